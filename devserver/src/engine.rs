@@ -1,0 +1,364 @@
+//! The shared core of the devserver: storage, the result cache, and function execution.
+//!
+//! Queries run against the latest committed state. Their outcomes are cached per (function,
+//! args, identity) and a commit drops exactly the cached outcomes whose read sets it touched, so
+//! after a mutation each distinct query is re-run once, however many sessions subscribe to it.
+//! Sessions learn of commits through a `watch` channel carrying the newest commit timestamp.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use serde_json::{value::RawValue, Value as Json};
+use sha2::{Digest, Sha256};
+use tokio::sync::{broadcast, watch};
+
+use crate::{
+    auth::{Auth, Identity},
+    functions::{self, ActionCtx, Body, Ctx, FnError, Kind},
+    store::{ReadSet, Store},
+};
+
+/// Bound on cached query outcomes; the cache is only an accelerator and is cleared past it.
+const MAX_CACHED_OUTCOMES: usize = 20_000;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// Lifetime of minted tokens, seconds.
+    pub token_ttl: u64,
+    /// Send `{"type":"Ping"}` after this long without an outgoing message.
+    pub ping_interval: Duration,
+    /// Drop a client that sent nothing (not even a pong) for this long.
+    pub client_timeout: Duration,
+    /// Transitions longer than this are sent as TransitionChunks (to clients that support them).
+    pub chunk_threshold: usize,
+    /// Issuers trusted besides this server's own, e.g. a Clerk Frontend API URL.
+    pub trusted_issuers: Vec<String>,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            token_ttl: 60,
+            ping_interval: Duration::from_secs(15),
+            client_timeout: Duration::from_secs(120),
+            chunk_threshold: 5_000_000,
+            trusted_issuers: Vec::new(),
+        }
+    }
+}
+
+/// Identifies a query result: function, canonical args text, identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QueryKey {
+    pub path: String,
+    pub args: String,
+    pub identity: Option<String>,
+}
+
+/// The outcome of running a query once.
+#[derive(Debug)]
+pub struct QueryOutcome {
+    pub result: Result<Box<RawValue>, FnError>,
+    pub log_lines: Vec<String>,
+    pub reads: ReadSet,
+    pub request_id: String,
+}
+
+impl QueryOutcome {
+    /// Whether two outcomes look the same to a client (request ids aside).
+    pub fn same_as(&self, other: &QueryOutcome) -> bool {
+        match (&self.result, &other.result) {
+            (Ok(a), Ok(b)) => a.get() == b.get(),
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    pub fn error_message(&self) -> Option<String> {
+        self.result.as_ref().err().map(|e| e.message(&self.request_id))
+    }
+}
+
+/// The outcome of a mutation or action.
+#[derive(Debug, Clone)]
+pub struct CallOutcome {
+    pub result: Result<Json, FnError>,
+    pub log_lines: Vec<String>,
+    /// Commit timestamp (successful mutations only).
+    pub ts: Option<u64>,
+    pub request_id: String,
+}
+
+impl CallOutcome {
+    pub fn error_message(&self) -> Option<String> {
+        self.result.as_ref().err().map(|e| e.message(&self.request_id))
+    }
+}
+
+struct State {
+    store: Store,
+    cache: HashMap<QueryKey, Arc<QueryOutcome>>,
+}
+
+/// The devserver's shared state.
+pub struct Engine {
+    state: Mutex<State>,
+    commits: watch::Sender<u64>,
+    drops: broadcast::Sender<Option<String>>,
+    pub auth: Auth,
+    pub config: Config,
+}
+
+/// A fresh request id (16 hex digits), as Convex shows in error texts.
+pub fn random_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// The request id of a WebSocket mutation or action: derived from (sessionId, requestId), so a
+/// re-send after a reconnect keeps it.
+pub fn session_request_id(session: &str, request: u32) -> String {
+    let digest = Sha256::digest(format!("{session}|{request}").as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Canonical text of args (object keys sorted), for cache keys.
+pub fn canonical_args(args: &Json) -> String {
+    // serde_json's map is ordered, so serialising is canonical.
+    args.to_string()
+}
+
+impl Engine {
+    /// Opens the data dir (creating it), the database and the identity key.
+    pub fn open(config: Config, issuer: &str) -> anyhow::Result<Arc<Self>> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the data dir {}: {e}", config.data_dir.display())
+        })?;
+        let store = Store::open(&config.data_dir.join("devserver.sqlite3"))?;
+        let auth = Auth::load_or_create(
+            &config.data_dir,
+            issuer,
+            config.trusted_issuers.clone(),
+            config.token_ttl,
+        )?;
+        let (commits, _) = watch::channel(store.ts());
+        let (drops, _) = broadcast::channel(16);
+        Ok(Arc::new(Self {
+            state: Mutex::new(State { store, cache: HashMap::new() }),
+            commits,
+            drops,
+            auth,
+            config,
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the SQLite state torn (transactions roll
+        // back on drop), so a poisoned lock is safe to reuse.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notified with the newest commit timestamp after each commit.
+    pub fn subscribe_commits(&self) -> watch::Receiver<u64> {
+        self.commits.subscribe()
+    }
+
+    /// Dev-only: sessions listen here for "drop your socket" orders (None = everyone).
+    pub fn subscribe_drops(&self) -> broadcast::Receiver<Option<String>> {
+        self.drops.subscribe()
+    }
+
+    /// Dev-only: drops the sockets of `session` (or of every session), without a close frame.
+    pub fn drop_sessions(&self, session: Option<String>) -> usize {
+        self.drops.send(session).unwrap_or(0)
+    }
+
+    /// Runs (or reuses) the queries `keys` against one snapshot; returns its timestamp and the
+    /// outcomes in order.
+    pub fn evaluate(
+        &self,
+        keys: &[(&QueryKey, &Json)],
+        identity: Option<&Identity>,
+    ) -> (u64, Vec<Arc<QueryOutcome>>) {
+        let mut state = self.lock();
+        let ts = state.store.ts();
+        let outcomes = keys.iter().map(|(key, args)| state.outcome(key, args, identity)).collect();
+        (ts, outcomes)
+    }
+
+    /// Runs a query once (HTTP API, actions).
+    pub fn query(&self, path: &str, args: &Json, identity: Option<&Identity>) -> Arc<QueryOutcome> {
+        let key = QueryKey {
+            path: functions::canonical_path(path),
+            args: canonical_args(args),
+            identity: identity.map(|i| i.cache_key.clone()),
+        };
+        let mut state = self.lock();
+        state.outcome_for_path(&key, path, args, identity)
+    }
+
+    /// Runs a mutation. With `dedup` (sessionId, requestId), a mutation that already succeeded
+    /// returns its recorded result and timestamp without running again.
+    pub fn mutation(
+        &self,
+        path: &str,
+        args: &Json,
+        identity: Option<&Identity>,
+        dedup: Option<(&str, u32)>,
+    ) -> CallOutcome {
+        let request_id = match dedup {
+            Some((session, request)) => session_request_id(session, request),
+            None => random_request_id(),
+        };
+        let fail = |e: FnError, logs: Vec<String>| CallOutcome {
+            result: Err(e),
+            log_lines: logs,
+            ts: None,
+            request_id: request_id.clone(),
+        };
+        let (function, args) = match functions::resolve(path, Kind::Mutation, args) {
+            Ok(found) => found,
+            Err(e) => return fail(e, vec![]),
+        };
+        let Body::Mutation(body) = function.body else {
+            return fail(FnError::Internal("function kind changed".into()), vec![]);
+        };
+        let mut state = self.lock();
+        if let Some((session, request)) = dedup {
+            match state.store.recorded(session, request) {
+                Ok(Some(recorded)) => {
+                    tracing::debug!(
+                        path,
+                        session,
+                        request,
+                        "duplicate mutation: returning its recorded result"
+                    );
+                    return CallOutcome {
+                        result: Ok(recorded.result),
+                        log_lines: recorded.log_lines,
+                        ts: Some(recorded.ts),
+                        request_id,
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => return fail(e.into(), vec![]),
+            }
+        }
+        let mutated = state.store.mutate(dedup, |conn, writes| {
+            let mut ctx = Ctx::mutation(conn, writes, identity);
+            let result = body(&mut ctx, args);
+            (result, ctx.logs)
+        });
+        let mutated = match mutated {
+            Ok(m) => m,
+            Err(e) => return fail(e.into(), vec![]),
+        };
+        if let Some(ts) = mutated.ts {
+            let writes = &mutated.writes;
+            state.cache.retain(|_, outcome| !outcome.reads.intersects(writes));
+            drop(state);
+            self.commits.send_replace(ts);
+            tracing::debug!(path, ts, writes = mutated.writes.docs.len(), "committed");
+        }
+        CallOutcome {
+            result: mutated.result,
+            log_lines: mutated.log_lines,
+            ts: mutated.ts,
+            request_id,
+        }
+    }
+
+    /// Runs an action (blocking: call it from `spawn_blocking`).
+    pub fn action(
+        &self,
+        path: &str,
+        args: &Json,
+        identity: Option<&Identity>,
+        request_id: String,
+    ) -> CallOutcome {
+        let (function, args) = match functions::resolve(path, Kind::Action, args) {
+            Ok(found) => found,
+            Err(e) => {
+                return CallOutcome { result: Err(e), log_lines: vec![], ts: None, request_id }
+            }
+        };
+        let Body::Action(body) = function.body else {
+            return CallOutcome {
+                result: Err(FnError::Internal("function kind changed".into())),
+                log_lines: vec![],
+                ts: None,
+                request_id,
+            };
+        };
+        let run_query = |path: &str, args: Json| -> Result<Json, FnError> {
+            let outcome = self.query(path, &args, identity);
+            match &outcome.result {
+                Ok(raw) => {
+                    serde_json::from_str(raw.get()).map_err(|e| FnError::Internal(e.to_string()))
+                }
+                Err(e) => Err(e.clone()),
+            }
+        };
+        let mut ctx = ActionCtx { identity, run_query: &run_query, logs: Vec::new() };
+        let result = body(&mut ctx, args);
+        CallOutcome { result, log_lines: ctx.logs, ts: None, request_id }
+    }
+}
+
+impl State {
+    fn outcome(
+        &mut self,
+        key: &QueryKey,
+        args: &Json,
+        identity: Option<&Identity>,
+    ) -> Arc<QueryOutcome> {
+        let path = key.path.clone();
+        self.outcome_for_path(key, &path, args, identity)
+    }
+
+    fn outcome_for_path(
+        &mut self,
+        key: &QueryKey,
+        path: &str,
+        args: &Json,
+        identity: Option<&Identity>,
+    ) -> Arc<QueryOutcome> {
+        if let Some(hit) = self.cache.get(key) {
+            return hit.clone();
+        }
+        let outcome = Arc::new(self.run(path, args, identity));
+        if self.cache.len() >= MAX_CACHED_OUTCOMES {
+            self.cache.clear();
+        }
+        self.cache.insert(key.clone(), outcome.clone());
+        outcome
+    }
+
+    fn run(&self, path: &str, args: &Json, identity: Option<&Identity>) -> QueryOutcome {
+        let request_id = random_request_id();
+        let failed = |e: FnError| QueryOutcome {
+            result: Err(e),
+            log_lines: vec![],
+            reads: ReadSet::default(),
+            request_id: request_id.clone(),
+        };
+        let (function, args) = match functions::resolve(path, Kind::Query, args) {
+            Ok(found) => found,
+            Err(e) => return failed(e),
+        };
+        let Body::Query(body) = function.body else {
+            return failed(FnError::Internal("function kind changed".into()));
+        };
+        let mut ctx = Ctx::query(self.store.connection(), identity);
+        let result = body(&mut ctx, args).and_then(|value| {
+            serde_json::value::to_raw_value(&value).map_err(|e| FnError::Internal(e.to_string()))
+        });
+        QueryOutcome { result, log_lines: ctx.logs, reads: ctx.reads, request_id }
+    }
+}

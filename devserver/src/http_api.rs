@@ -1,0 +1,306 @@
+//! The HTTP API (`POST /api/query`, `/api/mutation`, `/api/action`), the identity provider's
+//! well-known documents, and the dev-only endpoints (`/dev/token`, `/dev/drop_sessions`).
+//!
+//! Function outcomes are HTTP 200 with `{status: "success" | "error", …}` as the real backend
+//! answers; everything else is `{code, message}` with a 4xx status.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json as AxumJson,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value as Json};
+
+use crate::{
+    auth::{Identity, TokenRequest},
+    engine::{random_request_id, CallOutcome, Engine},
+    functions::{FnError, Kind},
+    values::{check_encoded, to_clean_json, MAX_ARGS_BYTES},
+};
+
+/// A `{code, message}` error with its status.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, AxumJson(json!({"code": self.code, "message": self.message}))).into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct CallBody {
+    path: String,
+    #[serde(default)]
+    args: Option<Json>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Clean,
+    Encoded,
+}
+
+/// The identity in the `Authorization` header, checked as the real backend checks it.
+async fn identity_from_headers(
+    engine: &Engine,
+    headers: &HeaderMap,
+) -> Result<Option<Identity>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let value = value.to_str().map_err(|_| {
+        ApiError::new(400, "HeaderParseFailure", format!("Failed to parse header {value:?}"))
+    })?;
+    if value.len() < 7 {
+        return Err(ApiError::new(400, "InvalidHeaderFailure", "Invalid authentication header"));
+    }
+    if value.starts_with("Convex ") {
+        return Err(ApiError::new(
+            401,
+            "BadAdminKey",
+            "The provided admin key was invalid for this instance",
+        ));
+    }
+    let token = value
+        .strip_prefix("Bearer ")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new(400, "InvalidAdminKey", "Invalid admin key"))?;
+    engine.auth.verify(token).await.map(Some).map_err(|e| {
+        let (code, status) = e.code();
+        ApiError::new(status, code, e.to_string())
+    })
+}
+
+fn valid_function_path(path: &str) -> bool {
+    let (module, function) = path.split_once(':').unwrap_or((path, "default"));
+    let module_ok = !module.is_empty()
+        && !module.starts_with('/')
+        && module.split('/').all(|seg| {
+            !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        });
+    let function_ok = !function.is_empty()
+        && function.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !function.starts_with(|c: char| c.is_ascii_digit());
+    module_ok && function_ok
+}
+
+async fn call(engine: Arc<Engine>, kind: Kind, headers: HeaderMap, body: Bytes) -> Response {
+    match call_inner(engine, kind, headers, body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn call_inner(
+    engine: Arc<Engine>,
+    kind: Kind,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // The real backend checks the header's shape, then the body, then the token.
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        if value.to_str().map(|v| v.len() < 7).unwrap_or(false) {
+            return Err(ApiError::new(
+                400,
+                "InvalidHeaderFailure",
+                "Invalid authentication header",
+            ));
+        }
+    }
+    let is_json =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        return Err(ApiError::new(
+            400,
+            "BadJsonBody",
+            "Expected request with `Content-Type: application/json`",
+        ));
+    }
+    let value: Json = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(400, "BadJsonBody", format!("Failed to parse the request body as JSON: {e}"))
+    })?;
+    let request: CallBody = serde_json::from_value(value).map_err(|e| {
+        ApiError::new(
+            400,
+            "BadJsonBody",
+            format!("Failed to deserialize the JSON body into the target type: {e}"),
+        )
+    })?;
+    if !valid_function_path(&request.path) {
+        return Err(ApiError::new(
+            400,
+            "BadConvexFunctionIdentifier",
+            format!("{} is not a valid path to a Convex function.", request.path),
+        ));
+    }
+    let format = match request.format.as_deref() {
+        None | Some("json") | Some("convex_clean_json") | Some("export_json") => Format::Clean,
+        Some("convex_encoded_json") | Some("convex_json") => Format::Encoded,
+        Some(other) => {
+            return Err(ApiError::new(400, "InvalidFormat", format!("Invalid format: {other}")))
+        }
+    };
+    let identity = identity_from_headers(&engine, &headers).await?;
+    let args = match request.args {
+        None => Ok(Json::Object(Map::new())),
+        Some(Json::Array(mut items)) if items.len() == 1 => Ok(items.remove(0)),
+        Some(Json::Array(items)) => Err(FnError::Arguments(format!(
+            "ArgumentValidationError: Expected to receive a single object as the function's argument. Instead received {} arguments: {}",
+            items.len(),
+            crate::values::display(&Json::Array(items.clone()))
+        ))),
+        Some(other) => Ok(other),
+    }
+    .and_then(|args| {
+        if args.to_string().len() > MAX_ARGS_BYTES {
+            return Err(FnError::Arguments(format!(
+                "ArgumentValidationError: Arguments are too large; the limit is {MAX_ARGS_BYTES} bytes."
+            )));
+        }
+        check_encoded(&args).map_err(|e| FnError::Arguments(format!("ArgumentValidationError: {e}")))?;
+        Ok(args)
+    });
+    let path = request.path;
+    let outcome = match args {
+        Err(e) => CallOutcome {
+            result: Err(e),
+            log_lines: vec![],
+            ts: None,
+            request_id: random_request_id(),
+        },
+        Ok(args) => {
+            let joined = tokio::task::spawn_blocking(move || match kind {
+                Kind::Query => {
+                    let outcome = engine.query(&path, &args, identity.as_ref());
+                    CallOutcome {
+                        result: match &outcome.result {
+                            Ok(raw) => serde_json::from_str(raw.get())
+                                .map_err(|e| FnError::Internal(e.to_string())),
+                            Err(e) => Err(e.clone()),
+                        },
+                        log_lines: outcome.log_lines.clone(),
+                        ts: None,
+                        request_id: outcome.request_id.clone(),
+                    }
+                }
+                Kind::Mutation => engine.mutation(&path, &args, identity.as_ref(), None),
+                Kind::Action => engine.action(&path, &args, identity.as_ref(), random_request_id()),
+            })
+            .await;
+            joined.map_err(|e| ApiError::new(500, "InternalServerError", e.to_string()))?
+        }
+    };
+    let convert = |v: &Json| if format == Format::Clean { to_clean_json(v) } else { v.clone() };
+    let mut body = Map::new();
+    match &outcome.result {
+        Ok(value) => {
+            body.insert("status".into(), json!("success"));
+            body.insert("value".into(), convert(value));
+        }
+        Err(e) => {
+            body.insert("status".into(), json!("error"));
+            body.insert("errorMessage".into(), json!(outcome.error_message()));
+            if let Some(data) = e.data() {
+                body.insert("errorData".into(), convert(data));
+            }
+        }
+    }
+    if !outcome.log_lines.is_empty() {
+        body.insert("logLines".into(), json!(outcome.log_lines));
+    }
+    Ok((StatusCode::OK, AxumJson(Json::Object(body))).into_response())
+}
+
+pub async fn query(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: Bytes) -> Response {
+    call(engine, Kind::Query, headers, body).await
+}
+
+pub async fn mutation(
+    State(engine): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    call(engine, Kind::Mutation, headers, body).await
+}
+
+pub async fn action(
+    State(engine): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    call(engine, Kind::Action, headers, body).await
+}
+
+pub async fn openid_configuration(State(engine): State<Arc<Engine>>) -> Response {
+    AxumJson(engine.auth.discovery_document()).into_response()
+}
+
+pub async fn jwks(State(engine): State<Arc<Engine>>) -> Response {
+    AxumJson(engine.auth.jwks()).into_response()
+}
+
+/// `POST /dev/token {sub, name?, email?, ttl_secs?}` → `{token}` (dev only).
+pub async fn dev_token(State(engine): State<Arc<Engine>>, body: Bytes) -> Response {
+    let request: TokenRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return ApiError::new(
+                400,
+                "BadJsonBody",
+                format!("Failed to parse the request body as JSON: {e}"),
+            )
+            .into_response()
+        }
+    };
+    if request.sub.is_empty() {
+        return ApiError::new(400, "BadRequest", "`sub` must not be empty").into_response();
+    }
+    AxumJson(json!({ "token": engine.auth.mint(&request) })).into_response()
+}
+
+/// `POST /dev/drop_sessions {sessionId?}`: drops WebSockets without a close frame (dev only),
+/// as a network failure would.
+pub async fn dev_drop_sessions(State(engine): State<Arc<Engine>>, body: Bytes) -> Response {
+    let session = serde_json::from_slice::<Json>(&body)
+        .ok()
+        .and_then(|v| v.get("sessionId").and_then(Json::as_str).map(str::to_string));
+    let listeners = engine.drop_sessions(session);
+    AxumJson(json!({ "notified": listeners })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_function_path;
+
+    #[test]
+    fn function_paths() {
+        assert!(valid_function_path("posts:list"));
+        assert!(valid_function_path("dir/posts.js:list"));
+        assert!(valid_function_path("posts"));
+        assert!(!valid_function_path(""));
+        assert!(!valid_function_path("posts:"));
+        assert!(!valid_function_path("posts:li st"));
+        assert!(!valid_function_path("/abs:x"));
+    }
+}
