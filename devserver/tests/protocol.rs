@@ -279,11 +279,12 @@ fn devserver_cli_token_with_issuer(server: &Server, issuer: &str, args: &[&str])
 #[tokio::test]
 async fn token_expiring_mid_session_is_reported_before_the_next_transition() {
     let server = Server::start();
-    let token = server.token_with(json!({"sub": "alice", "ttl_secs": 1})).await;
+    // Claims have one-second resolution: a 2 s lifetime is valid now and expired in 3 s.
+    let token = server.token_with(json!({"sub": "alice", "ttl_secs": 2})).await;
     let mut ws = Ws::connect(&server.ws("/api/sync")).await;
     ws.authenticate(0, Some(&token)).await;
-    ws.recv().await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(matches!(ws.recv().await, ServerMessage::Transition { .. }));
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     ws.add_query("users:me", json!({})).await;
     match ws.recv().await {
         ServerMessage::AuthError { error_message, base_version, auth_update_attempted } => {
