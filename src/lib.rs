@@ -3,8 +3,10 @@
 //! Layers (each depends only on the ones above it):
 //! - [`value`]: Convex values, their wire JSON, and serde bridges to your own types;
 //! - [`sync`]: the sync protocol as a sans-IO state machine (no socket, timer or JavaScript);
-//! - `client` (browser): `ConvexClient` drives [`sync`] with a WebSocket and timers;
+//! - [`client`] (browser): `ConvexClient` drives [`sync`] with a WebSocket and timers;
 //!   `ConvexHttpClient` calls the HTTP API.
 #![warn(missing_docs)]
 
+pub mod client;
+pub mod sync;
 pub mod value;

@@ -1,0 +1,731 @@
+//! `ConvexClient`: the sync engine driven by a browser WebSocket and timers.
+
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    rc::{Rc, Weak},
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures_channel::{mpsc, oneshot};
+use futures_core::Stream;
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::{closure::Closure, JsCast};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use super::url::{normalize_deployment_url, sync_url};
+use crate::{
+    sync::{
+        AuthStatus, ConnectionState, ConvexError, Event, LocalStore, QueryId, QueryResult,
+        RequestId, SocketId, SubscriptionId, SyncConfig, SyncEngine,
+    },
+    value::{from_value_ref, to_value, Value},
+};
+
+type TokenFuture = Pin<Box<dyn Future<Output = Option<String>>>>;
+type TokenFetcher = Rc<dyn Fn(bool) -> TokenFuture>;
+type QueryCallback = Rc<dyn Fn(Option<QueryResult>)>;
+type ConnectionCallback = Rc<dyn Fn(&ConnectionState)>;
+/// A DOM listener kept so it can be removed: target, event name, handler.
+type DomListener = (web_sys::EventTarget, &'static str, Closure<dyn FnMut()>);
+
+struct LiveSocket {
+    id: SocketId,
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl LiveSocket {
+    fn shut(&self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// Closes a socket. Its handlers may be running right now (a message handler that decided to
+/// reconnect), so they are freed on a later turn, never during their own call.
+fn retire(shared: &Rc<Shared>, st: &mut State, socket: LiveSocket) {
+    socket.shut();
+    st.graveyard.push(socket);
+    let weak = Rc::downgrade(shared);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(shared) = weak.upgrade() {
+            if let Ok(mut st) = shared.state.try_borrow_mut() {
+                st.graveyard.clear();
+            }
+        }
+    });
+}
+
+struct AuthSource {
+    fetcher: TokenFetcher,
+    on_change: Rc<dyn Fn(bool)>,
+}
+
+struct State {
+    engine: SyncEngine,
+    url: String,
+    socket: Option<LiveSocket>,
+    graveyard: Vec<LiveSocket>,
+    /// The pending `setTimeout`: its handle and deadline.
+    timer: Option<(i32, Duration)>,
+    /// The one timer callback, reused for every `setTimeout`.
+    timer_callback: Option<Closure<dyn FnMut()>>,
+    listeners: HashMap<QueryId, Vec<(u64, QueryCallback)>>,
+    subscriptions: HashMap<u64, (SubscriptionId, QueryId)>,
+    next_listener: u64,
+    mutations: HashMap<RequestId, oneshot::Sender<QueryResult>>,
+    actions: HashMap<RequestId, oneshot::Sender<QueryResult>>,
+    auth: Option<AuthSource>,
+    connection_listeners: Vec<(u64, ConnectionCallback)>,
+    flush_scheduled: bool,
+    window_listeners: Vec<DomListener>,
+}
+
+struct Shared {
+    state: RefCell<State>,
+}
+
+/// A Convex client for the browser: reactive queries over one WebSocket, mutations with
+/// read-your-writes and optimistic updates, actions, and auth with automatic token refresh.
+///
+/// Cheap to clone (clones share one connection). The connection closes when the last clone is
+/// dropped or [`ConvexClient::close`] is called.
+///
+/// # Example
+/// ```no_run
+/// # async fn demo() -> Result<(), yew_convex::sync::ConvexError> {
+/// use yew_convex::client::ConvexClient;
+/// let client = ConvexClient::new("http://127.0.0.1:3210")?;
+/// let _sub = client.subscribe("posts:list", &serde_json::json!({}), |result| {
+///     web_sys::console::log_1(&format!("posts: {result:?}").into());
+/// })?;
+/// let id: String = client.mutation("posts:create", &serde_json::json!({"title": "Hi", "body": ""})).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ConvexClient {
+    shared: Rc<Shared>,
+}
+
+fn now() -> Duration {
+    let ms = web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0);
+    Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+}
+
+fn wall_clock_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+fn random_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok())
+        .is_some();
+    if !filled {
+        for b in bytes.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+fn seed() -> u64 {
+    (js_sys::Math::random() * u64::MAX as f64) as u64
+}
+
+fn to_args<A: Serialize + ?Sized>(args: &A) -> Result<Value, ConvexError> {
+    to_value(args).map_err(ConvexError::InvalidArgs)
+}
+
+fn decode<T: DeserializeOwned>(result: QueryResult) -> Result<T, ConvexError> {
+    let value = result?;
+    from_value_ref(&value).map_err(ConvexError::Decode)
+}
+
+impl ConvexClient {
+    /// Connects to the deployment at `deployment_url` (`https://<name>.convex.cloud`, or the
+    /// devserver's `http://127.0.0.1:3210`).
+    pub fn new(deployment_url: &str) -> Result<Self, ConvexError> {
+        Self::with_config(deployment_url, SyncConfig::default())
+    }
+
+    /// Like [`ConvexClient::new`] with engine settings (timeouts, refresh leeway, backoff).
+    pub fn with_config(deployment_url: &str, mut config: SyncConfig) -> Result<Self, ConvexError> {
+        let url = normalize_deployment_url(deployment_url)?;
+        config.jitter_seed = seed();
+        let shared = Rc::new(Shared {
+            state: RefCell::new(State {
+                engine: SyncEngine::new(config, random_uuid()),
+                url,
+                socket: None,
+                graveyard: Vec::new(),
+                timer: None,
+                timer_callback: None,
+                listeners: HashMap::new(),
+                subscriptions: HashMap::new(),
+                next_listener: 0,
+                mutations: HashMap::new(),
+                actions: HashMap::new(),
+                auth: None,
+                connection_listeners: Vec::new(),
+                flush_scheduled: false,
+                window_listeners: Vec::new(),
+            }),
+        });
+        install_window_listeners(&shared);
+        let weak = Rc::downgrade(&shared);
+        let timer_callback = Closure::<dyn FnMut()>::new(move || {
+            let Some(shared) = weak.upgrade() else { return };
+            if let Ok(mut st) = shared.state.try_borrow_mut() {
+                st.timer = None;
+                st.engine.handle_timeout(now());
+            }
+            pump(&shared);
+        });
+        shared.state.borrow_mut().timer_callback = Some(timer_callback);
+        let client = ConvexClient { shared };
+        client.pump();
+        Ok(client)
+    }
+
+    /// The deployment URL.
+    pub fn url(&self) -> String {
+        self.shared.state.borrow().url.clone()
+    }
+
+    /// The session id this client sends on every connection.
+    pub fn session_id(&self) -> String {
+        self.shared.state.borrow().engine.session_id().to_string()
+    }
+
+    fn pump(&self) {
+        pump(&self.shared);
+    }
+
+    /// Subscribes to a query; `on_update` runs with every new result (`None`: loading, e.g.
+    /// an optimistic update cleared it). Subscriptions to the same function and args share
+    /// one server query. Dropping the returned handle unsubscribes.
+    pub fn subscribe<A: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        args: &A,
+        on_update: impl Fn(Option<QueryResult>) + 'static,
+    ) -> Result<QuerySubscription, ConvexError> {
+        let args = to_args(args)?;
+        let (listener, query) = {
+            let mut st = self.shared.state.borrow_mut();
+            let (sub, query) = st.engine.subscribe(path, &args)?;
+            let listener = st.next_listener;
+            st.next_listener += 1;
+            st.listeners.entry(query).or_default().push((listener, Rc::new(on_update)));
+            st.subscriptions.insert(listener, (sub, query));
+            (listener, query)
+        };
+        schedule_flush(&self.shared);
+        Ok(QuerySubscription { shared: Rc::downgrade(&self.shared), listener, query })
+    }
+
+    /// Subscribes to a query as a stream of results: the current one first (if any), then each
+    /// change. Dropping the stream unsubscribes.
+    pub fn watch<A: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        args: &A,
+    ) -> Result<QueryStream, ConvexError> {
+        let (tx, rx) = mpsc::unbounded();
+        let sender = tx.clone();
+        let subscription = self.subscribe(path, args, move |result| {
+            if let Some(result) = result {
+                let _ = sender.unbounded_send(result);
+            }
+        })?;
+        if let Some(current) = subscription.current() {
+            let _ = tx.unbounded_send(current);
+        }
+        Ok(QueryStream { _subscription: subscription, rx })
+    }
+
+    /// Runs a query once: its current result, or the first the server sends.
+    pub async fn query<A: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        args: &A,
+    ) -> Result<T, ConvexError> {
+        let mut stream = self.watch(path, args)?;
+        let result = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await;
+        decode(result.ok_or(ConvexError::Closed)?)
+    }
+
+    /// Runs a mutation. It resolves once its effect is visible in every subscribed query
+    /// (read-your-writes), or at once with its error.
+    pub async fn mutation<A: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        args: &A,
+    ) -> Result<T, ConvexError> {
+        self.mutation_inner(path, args, None).await
+    }
+
+    /// Runs a mutation with an optimistic update: `update` edits the local query results at
+    /// once and again over each new server result until the mutation's effect arrives (or is
+    /// rolled back if it fails).
+    pub async fn mutation_with_optimistic_update<A: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        args: &A,
+        update: impl Fn(&mut LocalStore<'_>) + 'static,
+    ) -> Result<T, ConvexError> {
+        self.mutation_inner(path, args, Some(Box::new(update))).await
+    }
+
+    async fn mutation_inner<A: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        args: &A,
+        update: Option<crate::sync::OptimisticUpdate>,
+    ) -> Result<T, ConvexError> {
+        let args = to_args(args)?;
+        let rx = {
+            let mut st = self.shared.state.borrow_mut();
+            let id = st.engine.mutation(path, &args, update, now())?;
+            let (tx, rx) = oneshot::channel();
+            st.mutations.insert(id, tx);
+            rx
+        };
+        self.pump();
+        decode(rx.await.map_err(|_| ConvexError::Closed)?)
+    }
+
+    /// Runs an action. An action in flight when the connection drops fails with
+    /// [`ConvexError::ConnectionLost`] (it is never re-sent).
+    pub async fn action<A: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        args: &A,
+    ) -> Result<T, ConvexError> {
+        let args = to_args(args)?;
+        let rx = {
+            let mut st = self.shared.state.borrow_mut();
+            let id = st.engine.action(path, &args, now())?;
+            let (tx, rx) = oneshot::channel();
+            st.actions.insert(id, tx);
+            rx
+        };
+        self.pump();
+        decode(rx.await.map_err(|_| ConvexError::Closed)?)
+    }
+
+    /// Authenticates with tokens from `fetch_token(force_refresh)` (`None`: no token), which
+    /// is called again before each token expires. `on_change(true)` runs when the server
+    /// accepts a token, `on_change(false)` when auth ends.
+    pub fn set_auth<F, Fut>(&self, fetch_token: F, on_change: impl Fn(bool) + 'static)
+    where
+        F: Fn(bool) -> Fut + 'static,
+        Fut: Future<Output = Option<String>> + 'static,
+    {
+        {
+            let mut st = self.shared.state.borrow_mut();
+            st.auth = Some(AuthSource {
+                fetcher: Rc::new(move |force| Box::pin(fetch_token(force)) as TokenFuture),
+                on_change: Rc::new(on_change),
+            });
+            st.engine.set_auth(now());
+        }
+        self.pump();
+    }
+
+    /// Signs the connection out.
+    pub fn clear_auth(&self) {
+        {
+            let mut st = self.shared.state.borrow_mut();
+            st.engine.clear_auth();
+            st.auth = None;
+        }
+        self.pump();
+    }
+
+    /// Where authentication stands.
+    pub fn auth_status(&self) -> AuthStatus {
+        self.shared.state.borrow().engine.auth_status()
+    }
+
+    /// The connection's state.
+    pub fn connection_state(&self) -> ConnectionState {
+        self.shared.state.borrow().engine.connection_state()
+    }
+
+    /// Calls `on_change` whenever the connection state changes; dropping the handle stops it.
+    pub fn on_connection_change(
+        &self,
+        on_change: impl Fn(&ConnectionState) + 'static,
+    ) -> ConnectionSubscription {
+        let mut st = self.shared.state.borrow_mut();
+        let id = st.next_listener;
+        st.next_listener += 1;
+        st.connection_listeners.push((id, Rc::new(on_change)));
+        ConnectionSubscription { shared: Rc::downgrade(&self.shared), id }
+    }
+
+    /// Closes the connection for good; requests in flight fail with [`ConvexError::Closed`].
+    pub fn close(&self) {
+        self.shared.state.borrow_mut().engine.close();
+        self.pump();
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let st = self.state.get_mut();
+        if let Some(socket) = st.socket.take() {
+            socket.shut();
+        }
+        st.graveyard.clear();
+        if let (Some(window), Some((handle, _))) = (web_sys::window(), st.timer.take()) {
+            window.clear_timeout_with_handle(handle);
+        }
+        for (target, name, closure) in st.window_listeners.drain(..) {
+            let _ =
+                target.remove_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+        }
+    }
+}
+
+/// A query subscription; dropping it unsubscribes.
+#[must_use = "dropping the subscription unsubscribes at once"]
+pub struct QuerySubscription {
+    shared: Weak<Shared>,
+    listener: u64,
+    query: QueryId,
+}
+
+impl QuerySubscription {
+    /// The query's current result (`None` while loading).
+    pub fn current(&self) -> Option<QueryResult> {
+        self.shared.upgrade()?.state.borrow().engine.query_result(self.query)
+    }
+}
+
+impl Drop for QuerySubscription {
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.upgrade() else { return };
+        let Ok(mut st) = shared.state.try_borrow_mut() else {
+            // Dropped from inside a pump (a callback): finish on the next turn.
+            let (weak, listener) = (self.shared.clone(), self.listener);
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(shared) = weak.upgrade() {
+                    remove_listener(&shared, listener);
+                }
+            });
+            return;
+        };
+        drop_listener(&mut st, self.listener);
+        drop(st);
+        schedule_flush(&shared);
+    }
+}
+
+fn drop_listener(st: &mut State, listener: u64) {
+    if let Some((sub, query)) = st.subscriptions.remove(&listener) {
+        if let Some(list) = st.listeners.get_mut(&query) {
+            list.retain(|(id, _)| *id != listener);
+            if list.is_empty() {
+                st.listeners.remove(&query);
+            }
+        }
+        st.engine.unsubscribe(sub);
+    }
+}
+
+fn remove_listener(shared: &Rc<Shared>, listener: u64) {
+    if let Ok(mut st) = shared.state.try_borrow_mut() {
+        drop_listener(&mut st, listener);
+    }
+    schedule_flush(shared);
+}
+
+/// A stream of a query's results; dropping it unsubscribes.
+pub struct QueryStream {
+    _subscription: QuerySubscription,
+    rx: mpsc::UnboundedReceiver<QueryResult>,
+}
+
+impl Stream for QueryStream {
+    type Item = QueryResult;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<QueryResult>> {
+        Pin::new(&mut self.rx).poll_next(cx)
+    }
+}
+
+/// A connection-state listener; dropping it stops the calls.
+#[must_use = "dropping the handle stops the calls"]
+pub struct ConnectionSubscription {
+    shared: Weak<Shared>,
+    id: u64,
+}
+
+impl Drop for ConnectionSubscription {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            if let Ok(mut st) = shared.state.try_borrow_mut() {
+                st.connection_listeners.retain(|(id, _)| *id != self.id);
+            }
+        }
+    }
+}
+
+/// Subscription changes made in one turn go to the server as one ModifyQuerySet.
+fn schedule_flush(shared: &Rc<Shared>) {
+    {
+        let Ok(mut st) = shared.state.try_borrow_mut() else { return };
+        if st.flush_scheduled {
+            return;
+        }
+        st.flush_scheduled = true;
+    }
+    let weak = Rc::downgrade(shared);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(shared) = weak.upgrade() {
+            if let Ok(mut st) = shared.state.try_borrow_mut() {
+                st.flush_scheduled = false;
+            }
+            pump(&shared);
+        }
+    });
+}
+
+fn install_window_listeners(shared: &Rc<Shared>) {
+    let Some(window) = web_sys::window() else { return };
+    let mut listeners = Vec::new();
+    let weak = Rc::downgrade(shared);
+    let online = Closure::<dyn FnMut()>::new(move || {
+        if let Some(shared) = weak.upgrade() {
+            if let Ok(mut st) = shared.state.try_borrow_mut() {
+                st.engine.handle_online(now());
+            }
+            pump(&shared);
+        }
+    });
+    if window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref()).is_ok() {
+        listeners.push((window.clone().unchecked_into::<web_sys::EventTarget>(), "online", online));
+    }
+    if let Some(document) = window.document() {
+        let weak = Rc::downgrade(shared);
+        let doc = document.clone();
+        let visibility = Closure::<dyn FnMut()>::new(move || {
+            let visible = doc.visibility_state() == web_sys::VisibilityState::Visible;
+            if let Some(shared) = weak.upgrade() {
+                if let Ok(mut st) = shared.state.try_borrow_mut() {
+                    st.engine.handle_visibility(visible, now());
+                }
+                pump(&shared);
+            }
+        });
+        if document
+            .add_event_listener_with_callback(
+                "visibilitychange",
+                visibility.as_ref().unchecked_ref(),
+            )
+            .is_ok()
+        {
+            listeners.push((
+                document.unchecked_into::<web_sys::EventTarget>(),
+                "visibilitychange",
+                visibility,
+            ));
+        }
+    }
+    shared.state.borrow_mut().window_listeners = listeners;
+}
+
+fn open_socket(shared: &Rc<Shared>, st: &mut State, id: SocketId) {
+    if let Some(old) = st.socket.take() {
+        retire(shared, st, old);
+    }
+    let url = sync_url(&st.url);
+    let ws = match WebSocket::new(&url) {
+        Ok(ws) => ws,
+        Err(e) => {
+            web_sys::console::warn_1(&format!("Convex: cannot open {url}: {e:?}").into());
+            st.engine.handle_close(id, None, now());
+            return;
+        }
+    };
+    let weak = Rc::downgrade(shared);
+    let on_open = Closure::<dyn FnMut()>::new(move || {
+        if let Some(shared) = weak.upgrade() {
+            shared.state.borrow_mut().engine.handle_open(id, now(), Some(wall_clock_ms()));
+            pump(&shared);
+        }
+    });
+    let weak = Rc::downgrade(shared);
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(shared) = weak.upgrade() else { return };
+        match event.data().as_string() {
+            Some(text) => shared.state.borrow_mut().engine.handle_text(id, &text, now()),
+            None => shared.state.borrow_mut().engine.protocol_error(
+                id,
+                crate::sync::protocol::MalformedMessage("a binary frame".into()),
+                now(),
+            ),
+        }
+        pump(&shared);
+    });
+    let weak = Rc::downgrade(shared);
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+        let Some(shared) = weak.upgrade() else { return };
+        let reason = event.reason();
+        shared.state.borrow_mut().engine.handle_close(id, Some(&reason), now());
+        pump(&shared);
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    st.socket = Some(LiveSocket {
+        id,
+        ws,
+        _on_open: on_open,
+        _on_message: on_message,
+        _on_close: on_close,
+    });
+}
+
+/// Carries out what the engine asks, then runs user callbacks with the state released (so they
+/// may call the client again).
+fn pump(shared: &Rc<Shared>) {
+    loop {
+        let mut calls: Vec<Box<dyn FnOnce()>> = Vec::new();
+        {
+            let Ok(mut guard) = shared.state.try_borrow_mut() else { return };
+            let st = &mut *guard;
+            loop {
+                let mut progressed = false;
+                while let Some(frame) = st.engine.poll_transmit() {
+                    progressed = true;
+                    if let Some(socket) = &st.socket {
+                        if socket.ws.send_with_str(&frame).is_err() {
+                            web_sys::console::warn_1(&"Convex: a frame could not be sent".into());
+                        }
+                    }
+                }
+                while let Some(event) = st.engine.poll_event() {
+                    progressed = true;
+                    handle_event(shared, st, event, &mut calls);
+                }
+                if !progressed {
+                    break;
+                }
+            }
+            reschedule_timer(st);
+        }
+        if calls.is_empty() {
+            return;
+        }
+        for call in calls {
+            call();
+        }
+    }
+}
+
+fn handle_event(
+    shared: &Rc<Shared>,
+    st: &mut State,
+    event: Event,
+    calls: &mut Vec<Box<dyn FnOnce()>>,
+) {
+    match event {
+        Event::OpenSocket { socket } => open_socket(shared, st, socket),
+        Event::CloseSocket { socket } => {
+            if st.socket.as_ref().is_some_and(|s| s.id == socket) {
+                if let Some(s) = st.socket.take() {
+                    retire(shared, st, s);
+                }
+            }
+        }
+        Event::FetchToken { request, force_refresh } => match st.auth.as_ref() {
+            Some(auth) => {
+                let future = (auth.fetcher)(force_refresh);
+                let weak = Rc::downgrade(shared);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let token = future.await;
+                    if let Some(shared) = weak.upgrade() {
+                        shared.state.borrow_mut().engine.handle_token(request, token, now());
+                        pump(&shared);
+                    }
+                });
+            }
+            None => st.engine.handle_token(request, None, now()),
+        },
+        Event::QueryChanged { query } => {
+            let result = st.engine.query_result(query);
+            for (_, callback) in st.listeners.get(&query).into_iter().flatten() {
+                let (callback, result) = (callback.clone(), result.clone());
+                calls.push(Box::new(move || callback(result)));
+            }
+        }
+        Event::MutationDone { request, result } => {
+            if let Some(tx) = st.mutations.remove(&request) {
+                let _ = tx.send(result);
+            }
+        }
+        Event::ActionDone { request, result } => {
+            if let Some(tx) = st.actions.remove(&request) {
+                let _ = tx.send(result);
+            }
+        }
+        Event::AuthChanged { authenticated } => {
+            if let Some(auth) = &st.auth {
+                let on_change = auth.on_change.clone();
+                calls.push(Box::new(move || on_change(authenticated)));
+            }
+        }
+        Event::ConnectionChanged => {
+            let state = st.engine.connection_state();
+            for (_, callback) in &st.connection_listeners {
+                let (callback, state) = (callback.clone(), state.clone());
+                calls.push(Box::new(move || callback(&state)));
+            }
+        }
+        Event::ServerLog { udf_path, kind, lines } => {
+            for line in lines {
+                let text = format!("[CONVEX {}({udf_path})] {line}", kind.letter());
+                web_sys::console::log_1(&text.into());
+            }
+        }
+        Event::Warning(message) => web_sys::console::warn_1(&format!("Convex: {message}").into()),
+    }
+}
+
+/// Keeps one `setTimeout` at or before the engine's next deadline. A deadline that moves later
+/// (the inactivity timer, on every message) leaves the timer alone: it fires, finds nothing due,
+/// and is set again, so a busy connection costs no timer churn.
+fn reschedule_timer(st: &mut State) {
+    let Some(deadline) = st.engine.poll_timeout() else { return };
+    if st.timer.is_some_and(|(_, scheduled)| scheduled <= deadline) {
+        return;
+    }
+    let Some(window) = web_sys::window() else { return };
+    if let Some((handle, _)) = st.timer.take() {
+        window.clear_timeout_with_handle(handle);
+    }
+    let Some(callback) = &st.timer_callback else { return };
+    // One extra millisecond so the deadline has surely passed when it fires.
+    let delay_ms = deadline.saturating_sub(now()).as_millis().min(i32::MAX as u128 - 1) as i32 + 1;
+    if let Ok(handle) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+        callback.as_ref().unchecked_ref(),
+        delay_ms,
+    ) {
+        st.timer = Some((handle, deadline));
+    }
+}

@@ -1,0 +1,77 @@
+//! Optimistic updates: a local view of query results that a mutation edits before the server
+//! answers. Updates are replayed, in order, over every new set of server results, and each is
+//! dropped in the same step that makes its mutation's effect visible (so nothing flickers), or
+//! at once when its mutation fails (a rollback).
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use super::protocol::QueryId;
+use crate::value::Value;
+
+/// An optimistic update: edits the local store as the mutation is expected to edit the
+/// server's results. It may run several times (once per replay), so it must only depend on
+/// what it reads from the store.
+pub type OptimisticUpdate = Box<dyn Fn(&mut LocalStore<'_>)>;
+
+/// What an optimistic update sees of one query.
+pub(crate) struct QueryView<'a> {
+    pub path: &'a str,
+    pub args: &'a Value,
+    /// The key args are matched by (their wire JSON).
+    pub args_key: &'a str,
+    /// The current value (None while loading or failed).
+    pub value: Option<Arc<Value>>,
+}
+
+/// The query results an optimistic update reads and edits.
+pub struct LocalStore<'a> {
+    pub(crate) queries: Vec<(QueryId, QueryView<'a>)>,
+    pub(crate) overlay: &'a mut HashMap<QueryId, Option<Arc<Value>>>,
+    pub(crate) touched: &'a mut HashSet<QueryId>,
+}
+
+fn args_key(args: &Value) -> Option<String> {
+    crate::value::encode_args(args).ok()
+}
+
+impl LocalStore<'_> {
+    fn find(&self, path: &str, args: &Value) -> Option<QueryId> {
+        let key = args_key(args)?;
+        let path = super::canonical_path(path);
+        self.queries.iter().find(|(_, q)| q.path == path && q.args_key == key).map(|(id, _)| *id)
+    }
+
+    fn current(&self, id: QueryId) -> Option<Arc<Value>> {
+        match self.overlay.get(&id) {
+            Some(v) => v.clone(),
+            None => self.queries.iter().find(|(q, _)| *q == id).and_then(|(_, q)| q.value.clone()),
+        }
+    }
+
+    /// The current result of the query `path` with `args`, if it is subscribed and has a value.
+    pub fn get_query(&self, path: &str, args: &Value) -> Option<Arc<Value>> {
+        self.find(path, args).and_then(|id| self.current(id))
+    }
+
+    /// Every subscribed query of function `path`: its args and current value.
+    pub fn get_all_queries(&self, path: &str) -> Vec<(Value, Option<Arc<Value>>)> {
+        let path = super::canonical_path(path);
+        self.queries
+            .iter()
+            .filter(|(_, q)| q.path == path)
+            .map(|(id, q)| (q.args.clone(), self.current(*id)))
+            .collect()
+    }
+
+    /// Sets the result of the query `path` with `args` (None: show it as loading). Queries
+    /// nobody subscribes to are ignored, as in Convex.
+    pub fn set_query(&mut self, path: &str, args: &Value, value: Option<Value>) {
+        if let Some(id) = self.find(path, args) {
+            self.overlay.insert(id, value.map(Arc::new));
+            self.touched.insert(id);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! What the engine reads from a JWT: only `iat` and `exp`, to schedule refreshes. Signatures
+//! are the server's business.
+
+use std::time::Duration;
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+
+/// Longest refresh delay (Convex caps it at 20 days: timers overflow beyond ~24).
+const MAX_REFRESH_DELAY: Duration = Duration::from_secs(20 * 24 * 3600);
+
+/// `iat` and `exp` of a JWT, in seconds, when both are present and numeric.
+pub fn issued_and_expiry(token: &str) -> Option<(u64, u64)> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let iat = claims.get("iat")?.as_f64()?;
+    let exp = claims.get("exp")?.as_f64()?;
+    (iat >= 0.0 && exp >= 0.0).then_some((iat as u64, exp as u64))
+}
+
+/// When to refresh a token, measured from when it was fetched: its lifetime (`exp − iat`, which
+/// is immune to clock skew) minus `leeway`. `None` when the token cannot be refreshed usefully
+/// (no `iat`/`exp`, or a lifetime of 2 s or less); zero when the leeway exceeds the lifetime.
+pub fn refresh_delay(token: &str, leeway: Duration) -> Option<Duration> {
+    let (iat, exp) = issued_and_expiry(token)?;
+    let lifetime = Duration::from_secs(exp.checked_sub(iat)?);
+    if lifetime <= Duration::from_secs(2) {
+        return None;
+    }
+    Some(lifetime.saturating_sub(leeway).min(MAX_REFRESH_DELAY))
+}
+
+#[cfg(test)]
+pub(crate) fn fake_jwt(iat: u64, exp: u64, sub: &str) -> String {
+    let claims = serde_json::json!({"iat": iat, "exp": exp, "sub": sub});
+    format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(claims.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_delay_is_lifetime_minus_leeway() {
+        let leeway = Duration::from_secs(10);
+        let cases = [
+            (1000, 1060, Some(50)),                     // 60 s token → refresh after 50 s
+            (1000, 1015, Some(5)),                      // 15 s token
+            (1000, 1005, Some(0)),                      // leeway exceeds the lifetime: at once
+            (1000, 1002, None),                         // 2 s or less: never
+            (1000, 900, None),                          // exp before iat
+            (0, 100 * 24 * 3600, Some(20 * 24 * 3600)), // capped at 20 days
+        ];
+        for (iat, exp, expected) in cases {
+            assert_eq!(
+                refresh_delay(&fake_jwt(iat, exp, "u"), leeway),
+                expected.map(Duration::from_secs),
+                "iat {iat} exp {exp}"
+            );
+        }
+        assert_eq!(refresh_delay("not a jwt", leeway), None);
+        assert_eq!(refresh_delay("a.bm90IGpzb24.c", leeway), None);
+    }
+}
