@@ -1003,6 +1003,9 @@ impl SyncEngine {
     }
 
     fn send_request(&mut self, id: RequestId) {
+        // Subscriptions made before the request reach the server first, so the Transition that
+        // completes a mutation already carries their results (read-your-writes).
+        self.flush_query_set();
         let Some(r) = self.requests.get_mut(&id) else { return };
         // Mutations that committed but are not yet visible are re-sent too: the server answers
         // a duplicate with its recorded result and original timestamp.

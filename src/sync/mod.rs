@@ -25,7 +25,7 @@
 //! engine.handle_text(socket, r#"{"type":"Transition","startVersion":{"querySet":0,"identity":0,"ts":"AAAAAAAAAAA="},
 //!     "endVersion":{"querySet":1,"identity":0,"ts":"AQAAAAAAAAA="},
 //!     "modifications":[{"type":"QueryUpdated","queryId":0,"value":[],"logLines":[],"journal":null}]}"#, now);
-//! assert_eq!(engine.query_result(query).unwrap().unwrap().as_array().map(Vec::len), Some(0));
+//! assert_eq!(engine.query_result(query).unwrap().unwrap().as_array().map(<[Value]>::len), Some(0));
 //! ```
 
 mod backoff;
@@ -36,7 +36,7 @@ pub mod protocol;
 mod timer;
 mod token;
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub use backoff::CloseKind;

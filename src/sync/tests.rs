@@ -308,6 +308,27 @@ fn mutations_complete_only_when_a_transition_reaches_their_ts() {
 }
 
 #[test]
+fn subscriptions_made_before_a_mutation_are_sent_before_it() {
+    let mut h = Harness::new();
+    h.open();
+    h.take_sent();
+    h.engine.subscribe("posts:list", &empty()).unwrap();
+    h.engine.mutation("posts:create", &empty(), None, h.now).unwrap();
+    h.drain();
+    assert_eq!(h.sent_types(), ["ModifyQuerySet", "Mutation"]);
+    // Also when both waited for a token.
+    let mut h = Harness::new();
+    h.open();
+    h.engine.set_auth(h.now);
+    h.engine.subscribe("posts:list", &empty()).unwrap();
+    h.engine.mutation("posts:create", &empty(), None, h.now).unwrap();
+    h.drain();
+    h.take_sent();
+    sign_in(&mut h, &fake_jwt(0, 60, "alice"), false);
+    assert_eq!(h.sent_types(), ["Authenticate", "ModifyQuerySet", "Mutation"]);
+}
+
+#[test]
 fn failed_mutations_complete_at_once() {
     let mut h = Harness::new();
     h.open();

@@ -1,0 +1,76 @@
+//! Helpers for the browser tests: the devserver's URL, dev tokens, and waiting without fixed
+//! sleeps.
+#![allow(dead_code)]
+
+use std::{cell::RefCell, rc::Rc, time::Duration};
+
+use wasm_bindgen::JsCast;
+
+/// The devserver the tests run against (`CONVEX_URL` at build time; `scripts/test` sets it).
+pub const CONVEX_URL: &str = match option_env!("CONVEX_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:3210",
+};
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let window = web_sys::window().expect("window");
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), ms as i32);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Polls `condition` every 20 ms until it holds; panics with `what` after `timeout`.
+pub async fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let start = js_sys::Date::now();
+    while !condition() {
+        if js_sys::Date::now() - start > timeout.as_millis() as f64 {
+            panic!("timed out after {timeout:?} waiting until {what}");
+        }
+        sleep(20).await;
+    }
+}
+
+/// POSTs JSON to the devserver; returns the parsed reply.
+pub async fn post(path: &str, body: &serde_json::Value) -> serde_json::Value {
+    let response = gloo_net::http::Request::post(&format!("{CONVEX_URL}{path}"))
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .expect("request")
+        .send()
+        .await
+        .expect("devserver reachable");
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text).expect("json reply")
+}
+
+/// A dev token for `sub`, lasting `ttl_secs`.
+pub async fn token(sub: &str, name: &str, ttl_secs: u64) -> String {
+    let reply = post("/dev/token", &serde_json::json!({"sub": sub, "name": name, "ttl_secs": ttl_secs})).await;
+    reply["token"].as_str().expect("token").to_string()
+}
+
+/// A unique string for this run (tests share one devserver).
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e9) as u64)
+}
+
+/// Collects values pushed by callbacks.
+#[derive(Clone, Default)]
+pub struct Log<T>(pub Rc<RefCell<Vec<T>>>);
+
+impl<T: Clone> Log<T> {
+    pub fn push(&self, value: T) {
+        self.0.borrow_mut().push(value);
+    }
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+    pub fn last(&self) -> Option<T> {
+        self.0.borrow().last().cloned()
+    }
+    pub fn all(&self) -> Vec<T> {
+        self.0.borrow().clone()
+    }
+}
