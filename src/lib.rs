@@ -7,6 +7,14 @@
 //!   `ConvexHttpClient` calls the HTTP API.
 #![warn(missing_docs)]
 
+pub mod clerk;
 pub mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod hooks;
 pub mod sync;
 pub mod value;
+
+#[cfg(target_arch = "wasm32")]
+pub use clerk::ConvexProviderWithClerk;
+#[cfg(target_arch = "wasm32")]
+pub use hooks::*;

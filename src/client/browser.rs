@@ -85,6 +85,7 @@ struct State {
     actions: HashMap<RequestId, oneshot::Sender<QueryResult>>,
     auth: Option<AuthSource>,
     connection_listeners: Vec<(u64, ConnectionCallback)>,
+    auth_listeners: Vec<(u64, Rc<dyn Fn()>)>,
     flush_scheduled: bool,
     window_listeners: Vec<DomListener>,
 }
@@ -113,6 +114,19 @@ struct Shared {
 #[derive(Clone)]
 pub struct ConvexClient {
     shared: Rc<Shared>,
+}
+
+impl PartialEq for ConvexClient {
+    /// Clones of one client are equal; separately created clients are not.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl std::fmt::Debug for ConvexClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConvexClient").field("url", &self.url()).finish()
+    }
 }
 
 fn now() -> Duration {
@@ -180,6 +194,7 @@ impl ConvexClient {
                 actions: HashMap::new(),
                 auth: None,
                 connection_listeners: Vec::new(),
+                auth_listeners: Vec::new(),
                 flush_scheduled: false,
                 window_listeners: Vec::new(),
             }),
@@ -361,6 +376,33 @@ impl ConvexClient {
         self.shared.state.borrow().engine.auth_status()
     }
 
+    /// A token refresh is under way (the client stays authenticated meanwhile).
+    pub fn is_refreshing(&self) -> bool {
+        self.shared.state.borrow().engine.is_refreshing()
+    }
+
+    /// Whether results belong to the current identity (false from a sign-in, sign-out or
+    /// change of user until the server has re-run the queries; never false for a refresh).
+    pub fn identity_settled(&self) -> bool {
+        self.shared.state.borrow().engine.identity_settled()
+    }
+
+    /// The current result of the query `path` with `args`, if some subscription has it.
+    pub fn cached<A: Serialize + ?Sized>(&self, path: &str, args: &A) -> Option<QueryResult> {
+        let args = to_value(args).ok()?;
+        self.shared.state.borrow().engine.lookup(path, &args)
+    }
+
+    /// Calls `on_change` when [`ConvexClient::auth_status`], [`ConvexClient::is_refreshing`] or
+    /// [`ConvexClient::identity_settled`] change; dropping the handle stops it.
+    pub fn on_auth_state_change(&self, on_change: impl Fn() + 'static) -> ConnectionSubscription {
+        let mut st = self.shared.state.borrow_mut();
+        let id = st.next_listener;
+        st.next_listener += 1;
+        st.auth_listeners.push((id, Rc::new(on_change)));
+        ConnectionSubscription { shared: Rc::downgrade(&self.shared), id }
+    }
+
     /// The connection's state.
     pub fn connection_state(&self) -> ConnectionState {
         self.shared.state.borrow().engine.connection_state()
@@ -468,7 +510,7 @@ impl Stream for QueryStream {
     }
 }
 
-/// A connection-state listener; dropping it stops the calls.
+/// A connection- or auth-state listener; dropping it stops the calls.
 #[must_use = "dropping the handle stops the calls"]
 pub struct ConnectionSubscription {
     shared: Weak<Shared>,
@@ -480,6 +522,7 @@ impl Drop for ConnectionSubscription {
         if let Some(shared) = self.shared.upgrade() {
             if let Ok(mut st) = shared.state.try_borrow_mut() {
                 st.connection_listeners.retain(|(id, _)| *id != self.id);
+                st.auth_listeners.retain(|(id, _)| *id != self.id);
             }
         }
     }
@@ -695,6 +738,12 @@ fn handle_event(
             for (_, callback) in &st.connection_listeners {
                 let (callback, state) = (callback.clone(), state.clone());
                 calls.push(Box::new(move || callback(&state)));
+            }
+        }
+        Event::AuthStateChanged => {
+            for (_, callback) in &st.auth_listeners {
+                let callback = callback.clone();
+                calls.push(Box::new(move || callback()));
             }
         }
         Event::ServerLog { udf_path, kind, lines } => {

@@ -121,6 +121,9 @@ pub enum Event {
     },
     /// [`SyncEngine::connection_state`] changed.
     ConnectionChanged,
+    /// [`SyncEngine::auth_status`], [`SyncEngine::is_refreshing`] or
+    /// [`SyncEngine::identity_settled`] changed.
+    AuthStateChanged,
     /// Lines a function logged on the server.
     ServerLog {
         /// The function.
@@ -318,6 +321,10 @@ pub struct SyncEngine {
     next_fetch: u64,
     /// Authenticate messages sent on the current socket.
     auth_sent: u32,
+    /// While the identity changes (new auth source, sign-out): the server identity version at
+    /// which results become the new identity's (`UNSENT` until that Authenticate is sent).
+    identity_target: Option<u32>,
+    last_auth_state: (AuthStatus, bool, bool),
     reported_auth: Option<bool>,
     rejected_token: Option<String>,
 
@@ -327,6 +334,9 @@ pub struct SyncEngine {
     events: VecDeque<Event>,
     last_state: ConnectionState,
 }
+
+/// `identity_target` before the identity-changing Authenticate is sent.
+const UNSENT: u32 = u32::MAX;
 
 fn raw(json: &str) -> Box<RawValue> {
     // `json` always comes from `encode_args`, which produces valid JSON.
@@ -374,6 +384,8 @@ impl SyncEngine {
             reconnect_held: false,
             next_fetch: 0,
             auth_sent: 0,
+            identity_target: None,
+            last_auth_state: (AuthStatus::Unauthenticated, false, true),
             reported_auth: None,
             rejected_token: None,
             backoff,
@@ -461,10 +473,25 @@ impl SyncEngine {
         }
     }
 
-    /// The server's identity version of the results on screen. It moves on every accepted
-    /// Authenticate; results from before a change of user carry the older version.
-    pub fn identity_version(&self) -> u32 {
-        self.remote_version.identity
+    /// Whether the results on screen belong to the current identity. After `set_auth` or
+    /// `clear_auth` (a sign-in, a sign-out, another user) this is false until the server has
+    /// re-run every query under the new identity; a token refresh for the same user never
+    /// makes it false. Show no result while it is false (convex-js #152).
+    pub fn identity_settled(&self) -> bool {
+        self.identity_target.is_none()
+    }
+
+    /// A token refresh is under way (the client stays authenticated meanwhile).
+    pub fn is_refreshing(&self) -> bool {
+        matches!(self.fetch, Some(TokenFetch { purpose: FetchPurpose::Refresh, .. }))
+            || (matches!(self.auth, Auth::Confirming { .. }) && self.reported_auth == Some(true))
+    }
+
+    /// The visible result of the query `path` with `args`, if some subscription has it.
+    pub fn lookup(&self, path: &str, args: &Value) -> Option<QueryResult> {
+        let args_json = encode_args(args).ok()?;
+        let query = self.by_key.get(&(canonical_path(path), args_json))?;
+        self.query_result(*query)
     }
 
     // ----- commands -----
@@ -602,6 +629,7 @@ impl SyncEngine {
         let _ = now;
         let previous = self.auth.token().map(str::to_string);
         self.auth = Auth::Fetching { previous };
+        self.identity_target = Some(UNSENT);
         self.rejected_token = None;
         self.timers.stop(Timer::AuthRefresh);
         self.start_fetch(false, FetchPurpose::Initial);
@@ -615,8 +643,16 @@ impl SyncEngine {
         self.auth = Auth::None;
         self.fetch = None;
         self.timers.stop(Timer::AuthRefresh);
-        if had_token && self.session_started {
-            self.send_authenticate(AuthToken::None);
+        if had_token {
+            self.identity_target = Some(UNSENT);
+            if self.session_started {
+                // Unsubscriptions made just before go first: those queries must not re-run
+                // signed out.
+                self.flush_query_set();
+                self.send_authenticate(AuthToken::None);
+            }
+        } else {
+            self.identity_target = None;
         }
         self.report_auth(false);
         // Anything held back for a token goes now.
@@ -1033,6 +1069,11 @@ impl SyncEngine {
         }
         let message = ClientMessage::Authenticate { base_version: self.auth_sent, token };
         self.auth_sent += 1;
+        if self.identity_target.is_some() {
+            // The identity changes with this Authenticate: results are current once the
+            // server's identity version reaches it.
+            self.identity_target = Some(self.auth_sent);
+        }
         self.transmit.push_back(message.to_text());
     }
 
@@ -1055,8 +1096,14 @@ impl SyncEngine {
         let had_token = self.auth.token().is_some();
         self.auth = Auth::None;
         self.timers.stop(Timer::AuthRefresh);
-        if had_token && self.session_started {
-            self.send_authenticate(AuthToken::None);
+        if had_token {
+            self.identity_target = Some(UNSENT);
+            if self.session_started {
+                self.flush_query_set();
+                self.send_authenticate(AuthToken::None);
+            }
+        } else {
+            self.identity_target = None;
         }
         self.report_auth(false);
     }
@@ -1189,6 +1236,9 @@ impl SyncEngine {
         }
         self.remote_version = end;
         self.max_observed_ts = Some(self.max_observed_ts.unwrap_or(0).max(end.ts));
+        if self.identity_target.is_some_and(|target| target != UNSENT && end.identity >= target) {
+            self.identity_target = None;
+        }
         if end.identity > start.identity {
             self.on_identity_confirmed();
         }
@@ -1394,12 +1444,13 @@ impl SyncEngine {
     fn check_caught_up(&mut self) {
         let Some(waiting) = &self.catching_up else { return };
         let requests_done = waiting.iter().all(|id| !self.requests.contains_key(id));
-        let queries_fresh = self.stale.is_empty() && self.queries.keys().all(|id| {
-            self.remote.contains_key(id)
+        let queries_fresh = self.stale.is_empty()
+            && self.queries.keys().all(|id| {
+                self.remote.contains_key(id)
                 || self.pending_mods.iter().any(
                     |m| matches!(m, QuerySetModification::Add { query_id, .. } if query_id == id),
                 )
-        });
+            });
         let auth_settled = !matches!(self.auth, Auth::Fetching { .. } | Auth::Confirming { .. });
         if requests_done && queries_fresh && auth_settled && self.session_started {
             self.catching_up = None;
@@ -1407,12 +1458,17 @@ impl SyncEngine {
         }
     }
 
-    /// Emits `ConnectionChanged` when the connection state moved.
+    /// Emits `ConnectionChanged` / `AuthStateChanged` when those states moved.
     fn note_state(&mut self) {
         let state = self.connection_state();
         if state != self.last_state {
             self.last_state = state;
             self.events.push_back(Event::ConnectionChanged);
+        }
+        let auth = (self.auth_status(), self.is_refreshing(), self.identity_settled());
+        if auth != self.last_auth_state {
+            self.last_auth_state = auth;
+            self.events.push_back(Event::AuthStateChanged);
         }
     }
 }

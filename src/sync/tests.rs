@@ -953,3 +953,71 @@ fn results_are_shared_not_copied() {
     let b = h.engine.query_result(q).unwrap().unwrap();
     assert!(Arc::ptr_eq(&a, &b));
 }
+
+#[test]
+fn results_are_hidden_while_the_identity_changes_but_not_during_a_refresh() {
+    // convex-js #152: no result of the old identity may be shown as the new one's.
+    let mut h = Harness::new();
+    let (_, q) = h.engine.subscribe("users:me", &empty()).unwrap();
+    h.open();
+    h.transition(1, 0, 1, json!([updated(q, json!(null))]));
+    assert!(h.engine.identity_settled());
+    h.engine.set_auth(h.now);
+    h.drain();
+    assert!(!h.engine.identity_settled(), "signing in: anonymous results are not alice's");
+    let events = h.take_events();
+    assert!(events.contains(&Event::AuthStateChanged));
+    let (f, _) = token_fetches(&events)[0];
+    h.engine.handle_token(f, None, h.now);
+    h.drain();
+    sign_in(&mut h, &fake_jwt(0, 60, "alice"), true);
+    assert!(!h.engine.identity_settled(), "sent, not yet confirmed");
+    h.transition(1, 1, 2, json!([updated(q, json!({"subject": "alice"}))]));
+    assert!(h.engine.identity_settled());
+    // A refresh for the same user keeps results on screen throughout.
+    h.advance(Duration::from_secs(50));
+    sign_in(&mut h, &fake_jwt(50, 110, "alice"), true);
+    assert!(h.engine.identity_settled());
+    assert!(h.engine.is_refreshing());
+    h.transition(1, 2, 3, json!([]));
+    assert!(!h.engine.is_refreshing());
+    // Signing out hides results until the server re-ran them signed out.
+    h.take_sent();
+    h.engine.clear_auth();
+    h.drain();
+    assert!(!h.engine.identity_settled());
+    h.transition(1, 3, 4, json!([updated(q, json!(null))]));
+    assert!(h.engine.identity_settled());
+    // Setting an auth source that has no token leaves an anonymous client settled.
+    h.engine.set_auth(h.now);
+    h.drain();
+    for _ in 0..2 {
+        let (f, _) = *token_fetches(&h.take_events()).last().unwrap();
+        h.engine.handle_token(f, None, h.now);
+        h.drain();
+    }
+    assert!(h.engine.identity_settled());
+}
+
+#[test]
+fn unsubscriptions_reach_the_server_before_a_sign_out() {
+    let mut h = Harness::new();
+    authenticated(&mut h, &fake_jwt(0, 600, "alice"));
+    let (sub, _) = h.engine.subscribe("users:me", &empty()).unwrap();
+    h.drain();
+    h.take_sent();
+    h.engine.unsubscribe(sub);
+    h.engine.clear_auth();
+    h.drain();
+    assert_eq!(h.sent_types(), ["ModifyQuerySet", "Authenticate"]);
+}
+
+#[test]
+fn lookup_finds_a_subscribed_querys_result() {
+    let mut h = Harness::new();
+    let (_, q) = h.engine.subscribe("posts:get", &obj(json!({"id": "a"}))).unwrap();
+    h.open();
+    h.transition(1, 0, 1, json!([updated(q, json!("x"))]));
+    assert_eq!(h.engine.lookup("posts.js:get", &obj(json!({"id": "a"}))), h.engine.query_result(q));
+    assert_eq!(h.engine.lookup("posts:get", &obj(json!({"id": "b"}))), None);
+}

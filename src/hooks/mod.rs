@@ -1,0 +1,31 @@
+//! The Yew runtime: providers that put a [`ConvexClient`] in context, hooks that subscribe
+//! components to queries and run mutations and actions, and auth-aware components.
+//!
+//! Names follow `convex/react`: [`ConvexProvider`], [`use_query`] (`useQuery`),
+//! [`use_mutation`] (`useMutation`), [`use_action`], [`use_convex_auth`],
+//! [`ConvexProviderWithAuth`], [`Authenticated`], [`Unauthenticated`], [`AuthLoading`].
+//!
+//! [`ConvexClient`]: crate::client::ConvexClient
+
+mod auth;
+mod provider;
+mod use_connection_state;
+mod use_mutation;
+mod use_query;
+
+pub use auth::{
+    use_convex_auth, AuthLoading, AuthRefreshing, AuthSource, Authenticated, ConvexAuthState,
+    ConvexProviderWithAuth, ConvexProviderWithAuthProps, TokenFetcher, Unauthenticated,
+};
+pub use provider::{use_convex, ConvexProvider, ConvexProviderProps};
+pub use use_connection_state::use_convex_connection_state;
+pub use use_mutation::{use_action, use_mutation, Action, Mutation};
+pub use use_query::{use_query, use_query_skip, QueryState};
+
+/// Children props shared by the auth-gated components.
+#[derive(yew::Properties, PartialEq)]
+pub struct ChildrenProps {
+    /// What to render when the condition holds.
+    #[prop_or_default]
+    pub children: yew::Html,
+}
