@@ -52,13 +52,18 @@ async fn subscription_sees_another_clients_mutation() {
     let watcher = ConvexClient::new(CONVEX_URL).expect("client");
     let seen: Log<Vec<String>> = Log::default();
     let log = seen.clone();
-    let _sub = watcher.subscribe("posts:list", &json!({}), move |r| log.push(titles(&r))).expect("subscribe");
+    let _sub = watcher
+        .subscribe("posts:list", &json!({}), move |r| log.push(titles(&r)))
+        .expect("subscribe");
     wait_until("the first result", WAIT, || seen.len() > 0).await;
 
     let http = ConvexHttpClient::new(CONVEX_URL).expect("http client");
     http.set_auth(Some(token("carol", "Carol", 600).await));
     let title = unique("live");
-    let _: String = http.mutation("posts:create", &json!({"title": title, "body": "from HTTP"})).await.expect("create");
+    let _: String = http
+        .mutation("posts:create", &json!({"title": title, "body": "from HTTP"}))
+        .await
+        .expect("create");
     wait_until("the live update", WAIT, || seen.last().is_some_and(|t| t.contains(&title))).await;
 }
 
@@ -67,7 +72,10 @@ async fn mutation_resolves_after_its_effect_is_visible() {
     let (client, _) = signed_in("alice", "Alice").await;
     let sub = client.subscribe("posts:list", &json!({}), |_| {}).expect("subscribe");
     let title = unique("ryw");
-    let id: String = client.mutation("posts:create", &json!({"title": title, "body": "b"})).await.expect("create");
+    let id: String = client
+        .mutation("posts:create", &json!({"title": title, "body": "b"}))
+        .await
+        .expect("create");
     assert_eq!(id.len(), 32);
     // Read-your-writes: by the time the mutation resolves, the subscription shows it.
     assert!(titles(&sub.current()).contains(&title), "{:?}", titles(&sub.current()));
@@ -83,7 +91,8 @@ async fn mutation_errors_carry_convex_error_data() {
         .await
         .expect_err("needs auth");
     assert_eq!(err.data().and_then(|d| d.to_json().ok()), Some(json!({"code": "UNAUTHENTICATED"})));
-    let err = client.query::<_, Value>("posts:nope", &json!({})).await.expect_err("unknown function");
+    let err =
+        client.query::<_, Value>("posts:nope", &json!({})).await.expect_err("unknown function");
     assert!(err.to_string().contains("Could not find public function for 'posts:nope'."), "{err}");
 }
 
@@ -94,7 +103,8 @@ async fn actions_run() {
         .mutation("posts:create", &json!({"title": "Summarize me", "body": "one two three four"}))
         .await
         .expect("create");
-    let summary: String = client.action("posts:summarize", &json!({"id": id})).await.expect("action");
+    let summary: String =
+        client.action("posts:summarize", &json!({"id": id})).await.expect("action");
     assert_eq!(summary, "\u{201c}Summarize me\u{201d} by Alice: 4 words. one two three four");
 }
 
@@ -104,7 +114,9 @@ async fn auth_with_a_dev_token_changes_users_me() {
     let me: Log<Option<Value>> = Log::default();
     let log = me.clone();
     let _sub = client
-        .subscribe("users:me", &json!({}), move |r| log.push(r.and_then(Result::ok).map(|v| (*v).clone())))
+        .subscribe("users:me", &json!({}), move |r| {
+            log.push(r.and_then(Result::ok).map(|v| (*v).clone()))
+        })
         .expect("subscribe");
     wait_until("users:me is alice", WAIT, || {
         me.last().flatten().and_then(|v| v.as_object().and_then(|o| o.get("subject").cloned()))
@@ -112,7 +124,11 @@ async fn auth_with_a_dev_token_changes_users_me() {
     })
     .await;
     assert_eq!(changes.all().first(), Some(&true));
-    assert!(me.all().iter().all(|v| !matches!(v, Some(Value::Null))), "never shown signed out: {:?}", me.all());
+    assert!(
+        me.all().iter().all(|v| !matches!(v, Some(Value::Null))),
+        "never shown signed out: {:?}",
+        me.all()
+    );
 }
 
 #[wasm_bindgen_test]
@@ -136,7 +152,10 @@ async fn http_client_maps_outcomes_and_errors() {
     let http = ConvexHttpClient::new(CONVEX_URL).expect("http client");
     let posts: Vec<Post> = http.query("posts:list", &json!({})).await.expect("list");
     let _ = posts;
-    let err = http.mutation::<_, String>("posts:create", &json!({"title": "x", "body": ""})).await.expect_err("auth");
+    let err = http
+        .mutation::<_, String>("posts:create", &json!({"title": "x", "body": ""}))
+        .await
+        .expect_err("auth");
     assert_eq!(err.data().and_then(|d| d.to_json().ok()), Some(json!({"code": "UNAUTHENTICATED"})));
     http.set_auth(Some("not.a.jwt".into()));
     match http.query::<_, Value>("users:me", &json!({})).await {
@@ -158,7 +177,10 @@ async fn http_client_maps_outcomes_and_errors() {
     assert!(pos(&b) < pos(&a), "newest first: the second ran after the first");
 }
 
-async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+async fn futures_join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
     let mut a = Box::pin(a);
     let mut b = Box::pin(b);
     let (mut ra, mut rb) = (None, None);
@@ -188,7 +210,9 @@ async fn a_dropped_socket_reconnects_without_losing_or_duplicating_mutations() {
     let (client, _) = signed_in("erin", "Erin").await;
     let seen: Log<Vec<String>> = Log::default();
     let log = seen.clone();
-    let _sub = client.subscribe("posts:list", &json!({}), move |r| log.push(titles(&r))).expect("subscribe");
+    let _sub = client
+        .subscribe("posts:list", &json!({}), move |r| log.push(titles(&r)))
+        .expect("subscribe");
     wait_until("the first result", WAIT, || seen.len() > 0).await;
     let connections = client.connection_state().connection_count;
 
@@ -200,11 +224,15 @@ async fn a_dropped_socket_reconnects_without_losing_or_duplicating_mutations() {
     let drop_it = post("/dev/drop_sessions", &target);
     let (created, _) = futures_join(pending, drop_it).await;
     created.expect("the mutation completes after the reconnect");
-    wait_until("reconnected", WAIT, || client.connection_state().connection_count > connections).await;
+    wait_until("reconnected", WAIT, || client.connection_state().connection_count > connections)
+        .await;
     let list: Vec<Post> = client.query("posts:list", &json!({})).await.expect("list");
     assert_eq!(list.iter().filter(|p| p.title == title).count(), 1, "exactly once");
     // The subscription keeps working on the new socket.
     let again = unique("after");
-    let _: String = client.mutation("posts:create", &json!({"title": again, "body": ""})).await.expect("create");
+    let _: String = client
+        .mutation("posts:create", &json!({"title": again, "body": ""}))
+        .await
+        .expect("create");
     assert!(seen.last().is_some_and(|t| t.contains(&again)));
 }

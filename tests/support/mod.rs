@@ -16,7 +16,10 @@ pub const CONVEX_URL: &str = match option_env!("CONVEX_URL") {
 pub async fn sleep(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let window = web_sys::window().expect("window");
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), ms as i32);
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            resolve.unchecked_ref(),
+            ms as i32,
+        );
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
@@ -47,7 +50,9 @@ pub async fn post(path: &str, body: &serde_json::Value) -> serde_json::Value {
 
 /// A dev token for `sub`, lasting `ttl_secs`.
 pub async fn token(sub: &str, name: &str, ttl_secs: u64) -> String {
-    let reply = post("/dev/token", &serde_json::json!({"sub": sub, "name": name, "ttl_secs": ttl_secs})).await;
+    let reply =
+        post("/dev/token", &serde_json::json!({"sub": sub, "name": name, "ttl_secs": ttl_secs}))
+            .await;
     reply["token"].as_str().expect("token").to_string()
 }
 
