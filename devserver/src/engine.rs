@@ -39,6 +39,9 @@ pub struct Config {
     pub chunk_threshold: usize,
     /// Issuers trusted besides this server's own, e.g. a Clerk Frontend API URL.
     pub trusted_issuers: Vec<String>,
+    /// Lifetime, seconds, of the Clerk stand-in's session tokens and `convex` template tokens
+    /// (Clerk's own session tokens live 60 s).
+    pub clerk_token_ttl: u64,
 }
 
 impl Config {
@@ -50,6 +53,7 @@ impl Config {
             client_timeout: Duration::from_secs(120),
             chunk_threshold: 5_000_000,
             trusted_issuers: Vec::new(),
+            clerk_token_ttl: 60,
         }
     }
 }

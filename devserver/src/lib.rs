@@ -5,9 +5,11 @@
 //! Layout: [`ids`] (document ids), [`values`] (wire values, validators), [`store`] (SQLite),
 //! [`functions`] (the demo's functions), [`auth`] (identity provider, token verification),
 //! [`engine`] (execution and the shared result cache), [`wire`] + [`sync`] (the WebSocket
-//! protocol), [`http_api`] (HTTP endpoints).
+//! protocol), [`http_api`] (HTTP endpoints), [`clerk`] (a stand-in for Clerk's Frontend API,
+//! under [`clerk::PREFIX`]).
 
 pub mod auth;
+pub mod clerk;
 pub mod engine;
 pub mod functions;
 pub mod http_api;
@@ -42,9 +44,10 @@ pub fn default_issuer(addr: SocketAddr) -> String {
     format!("http://{host}:{}", addr.port())
 }
 
-/// The router with every endpoint.
-pub fn router(engine: Arc<Engine>) -> Router {
-    Router::new()
+/// The router with every endpoint. Fails only when the Clerk stand-in's database cannot be opened.
+pub fn router(engine: Arc<Engine>) -> anyhow::Result<Router> {
+    let clerk = clerk::Clerk::open(engine.clone())?;
+    let router = Router::new()
         .route("/", get(index))
         .route("/api/sync", get(sync_socket))
         .route("/api/{version}/sync", get(sync_socket_versioned))
@@ -54,15 +57,15 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/.well-known/openid-configuration", get(http_api::openid_configuration))
         .route("/.well-known/jwks.json", get(http_api::jwks))
         .route("/dev/token", post(http_api::dev_token))
-        .route("/dev/drop_sessions", post(http_api::dev_drop_sessions))
-        .layer(middleware::from_fn(cors))
-        .with_state(engine)
+        .route("/dev/drop_sessions", post(http_api::dev_drop_sessions));
+    Ok(clerk::mount(router, clerk).layer(middleware::from_fn(cors)).with_state(engine))
 }
 
 async fn index(State(engine): State<Arc<Engine>>) -> impl IntoResponse {
     format!(
-        "yew-convex devserver\n\nsync WebSocket: /api/sync, /api/<version>/sync\nHTTP API: POST /api/query, /api/mutation, /api/action\nOIDC issuer: {}\n",
-        engine.auth.issuer()
+        "yew-convex devserver\n\nsync WebSocket: /api/sync, /api/<version>/sync\nHTTP API: POST /api/query, /api/mutation, /api/action\nOIDC issuer: {}\nClerk Frontend-API stand-in (clerk-js proxyUrl): {}\n",
+        engine.auth.issuer(),
+        clerk::PREFIX
     )
 }
 
@@ -142,7 +145,7 @@ pub async fn serve(
     engine: Arc<Engine>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = router(engine.clone());
+    let app = router(engine.clone())?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx.await;

@@ -25,6 +25,8 @@ OPTIONS:
     --trust-issuer <URL>     also accept tokens from this OIDC issuer (repeatable), e.g. a Clerk
                              Frontend API URL; its keys come from its OIDC discovery
     --ping-interval <SECS>   send a protocol Ping after this long without messages [default: 15]
+    --clerk-token-ttl <SECS> lifetime of the Clerk stand-in's session and `convex` template tokens
+                             [default: 60] (alias: --clerk-session-ttl)
     -h, --help               print this help
 ";
 
@@ -37,6 +39,7 @@ struct Args {
     issuer: Option<String>,
     trusted: Vec<String>,
     ping_interval: u64,
+    clerk_token_ttl: u64,
     sub: Option<String>,
     name: Option<String>,
     email: Option<String>,
@@ -53,6 +56,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         issuer: None,
         trusted: vec![],
         ping_interval: 15,
+        clerk_token_ttl: 60,
         sub: None,
         name: None,
         email: None,
@@ -89,6 +93,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--trust-issuer" => args.trusted.push(value("--trust-issuer")?),
             "--ping-interval" => {
                 args.ping_interval = number("--ping-interval", value("--ping-interval")?)?.max(1)
+            }
+            "--clerk-token-ttl" | "--clerk-session-ttl" => {
+                args.clerk_token_ttl = number(&arg, value(&arg)?)?.max(1)
             }
             "--sub" => args.sub = Some(value("--sub")?),
             "--name" => args.name = Some(value("--name")?),
@@ -137,6 +144,7 @@ fn config(args: &Args) -> Config {
     config.token_ttl = args.token_ttl;
     config.trusted_issuers = args.trusted.clone();
     config.ping_interval = Duration::from_secs(args.ping_interval);
+    config.clerk_token_ttl = args.clerk_token_ttl;
     config
 }
 
@@ -175,6 +183,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         println!("  sync WebSocket  {ws}/api/sync");
         println!("  HTTP API        {base}/api/query | /api/mutation | /api/action");
         println!("  OIDC issuer     {issuer}");
+        println!("  Clerk stand-in  {base}{}  (clerk-js proxyUrl)", devserver::clerk::PREFIX);
         println!("  data dir        {}", args.data.display());
         devserver::serve(listener, engine, shutdown_signal()).await
     })
