@@ -8,8 +8,9 @@ use yew_convex::{
     client::ConvexClient,
     sync::ConvexError,
     use_action, use_convex_auth, use_convex_connection_state, use_mutation, use_query,
-    use_query_skip, value::Value, Authenticated, ConvexProviderWithClerk, QueryState,
-    Unauthenticated,
+    use_query_skip,
+    value::Value,
+    Authenticated, ConvexProviderWithClerk, QueryState, Unauthenticated,
 };
 use yew_router::prelude::*;
 
@@ -122,7 +123,13 @@ fn Home() -> Html {
     let auth = use_convex_auth();
     let me = use_query_skip::<Option<Me>, _>("users:me", auth.is_authenticated.then(|| json!({})));
     let greeting = match me.value() {
-        Some(Some(me)) => format!("Welcome back, {}!", me.name.clone().or_else(|| me.email.clone()).unwrap_or_else(|| me.token_identifier.clone())),
+        Some(Some(me)) => format!(
+            "Welcome back, {}!",
+            me.name
+                .clone()
+                .or_else(|| me.email.clone())
+                .unwrap_or_else(|| me.token_identifier.clone())
+        ),
         _ => "Welcome!".to_string(),
     };
     html! {
@@ -135,7 +142,12 @@ fn Home() -> Html {
 }
 
 fn show_error(e: &ConvexError) -> Html {
-    let text = match e.data().and_then(|d| d.as_object()).and_then(|o| o.get("code")).and_then(Value::as_str) {
+    let text = match e
+        .data()
+        .and_then(|d| d.as_object())
+        .and_then(|o| o.get("code"))
+        .and_then(Value::as_str)
+    {
         Some(code) => format!("Error: {code}"),
         None => e.to_string(),
     };
@@ -183,21 +195,29 @@ fn NewPost() -> Html {
     let body = use_state(String::new);
     let error = use_state(|| None::<ConvexError>);
     // The new post shows at once (optimistically) and is replaced by the server's copy.
-    let create = use_mutation::<serde_json::Value, String>("posts:create").with_optimistic_update(|store, args| {
-        let list_args = Value::Object(Default::default());
-        if let Some(current) = store.get_query("posts:list", &list_args) {
-            let mut posts = current.as_array().map(<[Value]>::to_vec).unwrap_or_default();
-            let mut post = std::collections::BTreeMap::new();
-            post.insert("_id".to_string(), Value::from("optimistic"));
-            post.insert("_creationTime".to_string(), Value::from(js_sys_now()));
-            post.insert("title".to_string(), Value::from(args["title"].as_str().unwrap_or_default()));
-            post.insert("body".to_string(), Value::from(args["body"].as_str().unwrap_or_default()));
-            post.insert("authorId".to_string(), Value::from(""));
-            post.insert("authorName".to_string(), Value::from("you"));
-            posts.insert(0, Value::Object(post));
-            store.set_query("posts:list", &list_args, Some(Value::Array(posts)));
-        }
-    });
+    let create = use_mutation::<serde_json::Value, String>("posts:create").with_optimistic_update(
+        |store, args| {
+            let list_args = Value::Object(Default::default());
+            if let Some(current) = store.get_query("posts:list", &list_args) {
+                let mut posts = current.as_array().map(<[Value]>::to_vec).unwrap_or_default();
+                let mut post = std::collections::BTreeMap::new();
+                post.insert("_id".to_string(), Value::from("optimistic"));
+                post.insert("_creationTime".to_string(), Value::from(js_sys_now()));
+                post.insert(
+                    "title".to_string(),
+                    Value::from(args["title"].as_str().unwrap_or_default()),
+                );
+                post.insert(
+                    "body".to_string(),
+                    Value::from(args["body"].as_str().unwrap_or_default()),
+                );
+                post.insert("authorId".to_string(), Value::from(""));
+                post.insert("authorName".to_string(), Value::from("you"));
+                posts.insert(0, Value::Object(post));
+                store.set_query("posts:list", &list_args, Some(Value::Array(posts)));
+            }
+        },
+    );
     let onsubmit = {
         let (title, body, error) = (title.clone(), body.clone(), error.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -235,7 +255,10 @@ fn NewPost() -> Html {
 }
 
 fn js_sys_now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.time_origin() + p.now()).unwrap_or(0.0)
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.time_origin() + p.now())
+        .unwrap_or(0.0)
 }
 
 #[derive(Properties, PartialEq)]
@@ -261,7 +284,8 @@ fn PostDetail(props: &PostDetailProps) -> Html {
     let on_delete = {
         let (id, summary) = (props.id.clone(), summary.clone());
         Callback::from(move |_: MouseEvent| {
-            let (run, summary, navigator) = (remove.call(json!({"id": id})), summary.clone(), navigator.clone());
+            let (run, summary, navigator) =
+                (remove.call(json!({"id": id})), summary.clone(), navigator.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match run.await {
                     Ok(_) => {
@@ -280,7 +304,10 @@ fn PostDetail(props: &PostDetailProps) -> Html {
         QueryState::Ready(post) => match post.as_ref() {
             None => html! { <NotFound /> },
             Some(post) => {
-                let mine = me.value().and_then(|m| m.as_ref()).is_some_and(|m| m.token_identifier == post.author_id);
+                let mine = me
+                    .value()
+                    .and_then(|m| m.as_ref())
+                    .is_some_and(|m| m.token_identifier == post.author_id);
                 html! {
                     <article class="post">
                         <h4>{ &post.title }</h4>

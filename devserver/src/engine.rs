@@ -42,6 +42,9 @@ pub struct Config {
     /// Lifetime, seconds, of the Clerk stand-in's session tokens and `convex` template tokens
     /// (Clerk's own session tokens live 60 s).
     pub clerk_token_ttl: u64,
+    /// Where the npm bundles of clerk-js and @clerk/ui are (`<dir>/@clerk/clerk-js@<v>/dist/…`),
+    /// served at `/__clerk/npm/…`.
+    pub clerk_assets: Option<PathBuf>,
 }
 
 impl Config {
@@ -54,6 +57,7 @@ impl Config {
             chunk_threshold: 5_000_000,
             trusted_issuers: Vec::new(),
             clerk_token_ttl: 60,
+            clerk_assets: None,
         }
     }
 }

@@ -57,8 +57,42 @@ pub fn router(engine: Arc<Engine>) -> anyhow::Result<Router> {
         .route("/.well-known/openid-configuration", get(http_api::openid_configuration))
         .route("/.well-known/jwks.json", get(http_api::jwks))
         .route("/dev/token", post(http_api::dev_token))
-        .route("/dev/drop_sessions", post(http_api::dev_drop_sessions));
+        .route("/dev/drop_sessions", post(http_api::dev_drop_sessions))
+        .route(&format!("{}/npm/{{*path}}", clerk::PREFIX), get(clerk_asset));
     Ok(clerk::mount(router, clerk).layer(middleware::from_fn(cors)).with_state(engine))
+}
+
+/// The pinned clerk-js and @clerk/ui bundles (from npm, fetched by `scripts/setup`) at
+/// `/__clerk/npm/<package>@<version>/dist/...`: the same layout as Clerk's CDN, so a page
+/// loads them from its Frontend API whether that is Clerk or this stand-in.
+async fn clerk_asset(State(engine): State<Arc<Engine>>, Path(path): Path<String>) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no such asset").into_response();
+    let Some(root) = &engine.config.clerk_assets else { return not_found() };
+    if path.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") || path.contains('\\')
+    {
+        return not_found();
+    }
+    let file = root.join(&path);
+    let Ok(bytes) = tokio::fs::read(&file).await else { return not_found() };
+    let content_type = match file.extension().and_then(|e| e.to_str()) {
+        Some("js" | "mjs") => "application/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json" | "map") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("wasm") => "application/wasm",
+        _ => "application/octet-stream",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            // Pages with `Cross-Origin-Embedder-Policy: require-corp` (the test runner's) load
+            // @clerk/ui's chunks without CORS; this lets them.
+            (header::HeaderName::from_static("cross-origin-resource-policy"), "cross-origin"),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 async fn index(State(engine): State<Arc<Engine>>) -> impl IntoResponse {

@@ -25,6 +25,8 @@ OPTIONS:
     --trust-issuer <URL>     also accept tokens from this OIDC issuer (repeatable), e.g. a Clerk
                              Frontend API URL; its keys come from its OIDC discovery
     --ping-interval <SECS>   send a protocol Ping after this long without messages [default: 15]
+    --clerk-assets <DIR>     the npm bundles of clerk-js and @clerk/ui, served at /__clerk/npm/
+                             [default: static/vendor/npm]
     --clerk-token-ttl <SECS> lifetime of the Clerk stand-in's session and `convex` template tokens
                              [default: 60] (alias: --clerk-session-ttl)
     -h, --help               print this help
@@ -40,6 +42,7 @@ struct Args {
     trusted: Vec<String>,
     ping_interval: u64,
     clerk_token_ttl: u64,
+    clerk_assets: PathBuf,
     sub: Option<String>,
     name: Option<String>,
     email: Option<String>,
@@ -57,6 +60,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         trusted: vec![],
         ping_interval: 15,
         clerk_token_ttl: 60,
+        clerk_assets: PathBuf::from("static/vendor/npm"),
         sub: None,
         name: None,
         email: None,
@@ -94,6 +98,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--ping-interval" => {
                 args.ping_interval = number("--ping-interval", value("--ping-interval")?)?.max(1)
             }
+            "--clerk-assets" => args.clerk_assets = PathBuf::from(value("--clerk-assets")?),
             "--clerk-token-ttl" | "--clerk-session-ttl" => {
                 args.clerk_token_ttl = number(&arg, value(&arg)?)?.max(1)
             }
@@ -145,6 +150,13 @@ fn config(args: &Args) -> Config {
     config.trusted_issuers = args.trusted.clone();
     config.ping_interval = Duration::from_secs(args.ping_interval);
     config.clerk_token_ttl = args.clerk_token_ttl;
+    config.clerk_assets = args.clerk_assets.is_dir().then(|| args.clerk_assets.clone());
+    if config.clerk_assets.is_none() {
+        eprintln!(
+            "note: {} not found (run scripts/setup): /__clerk/npm/ will not serve clerk-js",
+            args.clerk_assets.display()
+        );
+    }
     config
 }
 

@@ -202,3 +202,22 @@ pub(crate) fn new_instance(
     let args = Array::of2(&JsValue::from_str(publishable_key), &object(&options));
     super::bindings::construct(&class, &args).map_err(error)
 }
+
+/// `routerPush` / `routerReplace` for `Clerk.load`: same-origin navigation through the
+/// History API plus a `popstate` event (which yew-router follows), so Clerk never reloads a
+/// single-page app; other origins load normally.
+pub(crate) fn spa_navigation() -> (JsValue, JsValue) {
+    let make = |method: &str| -> JsValue {
+        js_sys::Function::new_with_args(
+            "to",
+            &format!(
+                "const url = new URL(to, window.location.href); \
+                 if (url.origin !== window.location.origin) {{ window.location.assign(url.href); return; }} \
+                 window.history.{method}(null, '', url.pathname + url.search + url.hash); \
+                 window.dispatchEvent(new PopStateEvent('popstate', {{ state: null }}));"
+            ),
+        )
+        .into()
+    };
+    (make("pushState"), make("replaceState"))
+}

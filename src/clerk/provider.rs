@@ -291,7 +291,10 @@ async fn load(
     let existing = bridge::window_clerk().ok_or(ClerkError::NotLoaded)?;
     let clerk = if new_instance { bridge::new_instance(&existing, key, proxy)? } else { existing };
     let ui_ctor = if with_ui { bridge::ui_constructor() } else { None };
-    let mut options = vec![("telemetry", JsValue::FALSE)];
+    // Clerk navigates after sign-in/out (and in its UI): keep that inside the single-page app.
+    let (push, replace) = bridge::spa_navigation();
+    let mut options =
+        vec![("telemetry", JsValue::FALSE), ("routerPush", push), ("routerReplace", replace)];
     if let Some(ctor) = &ui_ctor {
         options.push(("ui", bridge::object(&[("ClerkUI", ctor.clone())])));
     }

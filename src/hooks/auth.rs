@@ -119,6 +119,8 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
     let applied: Rc<std::cell::RefCell<Option<TokenFetcher>>> = use_mut_ref(|| None);
     // Counts auth effects, so a deferred sign-out can tell whether it is still wanted.
     let generation: Rc<Rc<Cell<u64>>> = use_memo((), |_| Rc::new(Cell::new(0)));
+    // A sign-out is scheduled but not yet handed to the client.
+    let clearing: Rc<Rc<Cell<bool>>> = use_memo((), |_| Rc::new(Cell::new(false)));
 
     // Re-render when the client's auth state moves (confirmation, refresh, sign-out).
     {
@@ -132,6 +134,7 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
     {
         let applied = applied.clone();
         let generation = (*generation).clone();
+        let clearing = (*clearing).clone();
         let deps = (
             props.client.clone(),
             props.auth.is_loading,
@@ -144,11 +147,21 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
             if !*is_loading {
                 if *is_authenticated {
                     let fetch = fetcher.clone();
+                    clearing.set(false);
                     client.set_auth(move |force| fetch.fetch(force), |_| {});
                     *applied.borrow_mut() = Some(fetcher.clone());
                 } else {
-                    *applied.borrow_mut() = None;
-                    clear_auth_after_cleanups(client.clone(), generation.clone(), this);
+                    let had_auth = applied.borrow_mut().take().is_some();
+                    if had_auth {
+                        clearing.set(true);
+                    }
+                    clear_auth_after_cleanups(
+                        client.clone(),
+                        generation.clone(),
+                        clearing.clone(),
+                        update.clone(),
+                        this,
+                    );
                 }
                 update.force_update();
             }
@@ -156,7 +169,7 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
             move || {
                 // Unmounting: sign the client out unless a newer effect took over.
                 if generation.get() == this {
-                    clear_auth_after_cleanups(client, generation, this);
+                    clear_auth_after_cleanups(client, generation, clearing, update, this);
                 }
             }
         });
@@ -165,6 +178,14 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
     let status = props.client.auth_status();
     let applied_now = applied.borrow().as_ref() == Some(&props.auth.fetch_access_token);
     let source = &props.auth;
+    // The auth source moved on but the client has not caught up yet (its effect or the
+    // deferred sign-out is still to run): results on screen may be the previous user's.
+    let in_step = source.is_loading
+        || if source.is_authenticated {
+            applied_now
+        } else {
+            applied.borrow().is_none() && !clearing.get()
+        };
     let state = ConvexAuthState {
         is_loading: source.is_loading
             || (source.is_authenticated
@@ -172,7 +193,7 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
                     || (!applied_now && status != AuthStatus::Authenticated))),
         is_authenticated: source.is_authenticated && status == AuthStatus::Authenticated,
         is_refreshing: props.client.is_refreshing(),
-        identity_settled: props.client.identity_settled(),
+        identity_settled: props.client.identity_settled() && in_step,
     };
     html! {
         <ContextProvider<ConvexAuthState> context={state}>
@@ -184,10 +205,18 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
 /// Signs the client out on the next turn, after the components unmounting in this render
 /// have dropped their subscriptions (so those queries never re-run signed out), unless auth
 /// was set again meanwhile.
-fn clear_auth_after_cleanups(client: ConvexClient, generation: Rc<Cell<u64>>, this: u64) {
+fn clear_auth_after_cleanups(
+    client: ConvexClient,
+    generation: Rc<Cell<u64>>,
+    clearing: Rc<Cell<bool>>,
+    update: UseForceUpdateHandle,
+    this: u64,
+) {
     wasm_bindgen_futures::spawn_local(async move {
         if generation.get() == this {
             client.clear_auth();
+            clearing.set(false);
+            update.force_update();
         }
     });
 }

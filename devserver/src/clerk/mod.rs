@@ -143,6 +143,7 @@ pub async fn handle(
             (FapiError::internal(e).into_response(), None)
         }
     };
+    tracing::debug!(method = %method, path, status = response.status().as_u16(), "Clerk stand-in");
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {

@@ -1,0 +1,2 @@
+// Bundle-size baseline for the JS side: the same page without the client.
+document.body.textContent = "ready";
