@@ -129,8 +129,14 @@ impl std::fmt::Debug for ConvexClient {
     }
 }
 
+thread_local! {
+    /// `window.performance`, looked up once.
+    static PERFORMANCE: Option<web_sys::Performance> = web_sys::window().and_then(|w| w.performance());
+}
+
+/// Engine time: `performance.now()` (monotonic) as a duration since the page's time origin.
 fn now() -> Duration {
-    let ms = web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0);
+    let ms = PERFORMANCE.with(|p| p.as_ref().map(|p| p.now())).unwrap_or(0.0);
     Duration::from_secs_f64(ms.max(0.0) / 1000.0)
 }
 

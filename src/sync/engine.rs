@@ -213,10 +213,22 @@ enum Socket {
 
 struct LocalQuery {
     path: String,
-    args: Value,
-    /// JSON text of `[args]`.
+    /// JSON text of `[args]` (what is sent, and the dedup key).
     args_json: String,
+    /// The args as a value, decoded from `args_json` only if someone asks (optimistic
+    /// updates, `query_info`): most queries never need it, and it would cost memory.
+    args: std::cell::OnceCell<Value>,
     subscribers: usize,
+}
+
+impl LocalQuery {
+    fn args(&self) -> &Value {
+        self.args.get_or_init(|| {
+            serde_json::from_str::<(Value,)>(&self.args_json)
+                .map(|(v,)| v)
+                .unwrap_or_else(|_| Value::Object(Default::default()))
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -439,7 +451,7 @@ impl SyncEngine {
 
     /// The function and args of `query`.
     pub fn query_info(&self, query: QueryId) -> Option<(&str, &Value)> {
-        self.queries.get(&query).map(|q| (q.path.as_str(), &q.args))
+        self.queries.get(&query).map(|q| (q.path.as_str(), q.args()))
     }
 
     /// The connection as the application may show it.
@@ -518,7 +530,7 @@ impl SyncEngine {
                     journal: None,
                 });
                 self.queries
-                    .insert(id, LocalQuery { path, args: args.clone(), args_json, subscribers: 0 });
+                    .insert(id, LocalQuery { path, args_json, args: std::cell::OnceCell::new(), subscribers: 0 });
                 id
             }
         };
@@ -1265,12 +1277,15 @@ impl SyncEngine {
     }
 
     fn set_remote(&mut self, id: QueryId, result: QueryResult, changed: &mut BTreeSet<QueryId>) {
-        self.stale.remove(&id);
-        let same = match (self.remote.get(&id), &result) {
-            (Some(Ok(a)), Ok(b)) => Arc::ptr_eq(a, b) || a == b,
-            (Some(Err(a)), Err(b)) => a == b,
-            _ => false,
-        };
+        // The server sends a result only when it changed, except when it re-sends everything
+        // to a new socket: only then is it worth comparing with what is on screen.
+        let was_stale = self.stale.remove(&id);
+        let same = was_stale
+            && match (self.remote.get(&id), &result) {
+                (Some(Ok(a)), Ok(b)) => Arc::ptr_eq(a, b) || a == b,
+                (Some(Err(a)), Err(b)) => a == b,
+                _ => false,
+            };
         self.remote.insert(id, result);
         if !same {
             changed.insert(id);
@@ -1411,7 +1426,7 @@ impl SyncEngine {
                     Some(Ok(v)) => Some(v.clone()),
                     _ => None,
                 };
-                (*id, QueryView { path: &q.path, args: &q.args, args_key: &q.args_json, value })
+                (*id, QueryView { path: &q.path, args: q.args(), args_key: &q.args_json, value })
             })
             .collect();
         let mut store = LocalStore { queries, overlay, touched };

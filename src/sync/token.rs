@@ -12,9 +12,12 @@ const MAX_REFRESH_DELAY: Duration = Duration::from_secs(20 * 24 * 3600);
 pub fn issued_and_expiry(token: &str) -> Option<(u64, u64)> {
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let iat = claims.get("iat")?.as_f64()?;
-    let exp = claims.get("exp")?.as_f64()?;
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        iat: f64,
+        exp: f64,
+    }
+    let Claims { iat, exp } = serde_json::from_slice(&bytes).ok()?;
     (iat >= 0.0 && exp >= 0.0).then_some((iat as u64, exp as u64))
 }
 

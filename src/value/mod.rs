@@ -358,8 +358,12 @@ pub fn encode_args(args: &Value) -> Result<String, ValueError> {
             found: args.type_name(),
         });
     }
-    let array = serde_json::Value::Array(vec![args.to_json()?]);
-    serde_json::to_string(&array).map_err(|e| ValueError::Custom(e.to_string()))
+    // Straight from the value's own wire serialisation; only on failure is the value walked
+    // again, to report the precise error.
+    serde_json::to_string(&[args]).map_err(|e| match args.to_json() {
+        Err(precise) => precise,
+        Ok(_) => ValueError::Custom(e.to_string()),
+    })
 }
 
 /// Encodes a protocol timestamp (`maxObservedTimestamp`, `Version.ts`, `MutationResponse.ts`): the
