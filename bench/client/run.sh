@@ -125,6 +125,7 @@ size_of plain page-plain
 size_of client page-client
 size_of yew page-yew
 size_of yewClient page-yew-client
+size_of yewClerk page-yew-clerk
 log "esbuild: the convex-js size pages"
 for entry in js_bundle_entry js_bundle_plain; do
   esbuild "web/$entry.js" --bundle --minify --format=esm --target=es2022 --log-level=warning \
@@ -157,4 +158,10 @@ echo
 echo "### What the client adds to the yew + yew-router app (code bytes by crate, before wasm-opt)"
 echo
 node runner/wasm_sizes.mjs "$SIZES/names/page-yew-client/page_yew_client_bg.wasm" \
-  "$SIZES/names/page-yew/page_yew_bg.wasm" --top 12
+  "$SIZES/names/page-yew/page_yew_bg.wasm" --top 12 --split yew_convex
+
+echo
+echo "### What the Yew and Clerk layers add over the client core (code bytes by crate, before wasm-opt)"
+echo
+node runner/wasm_sizes.mjs "$SIZES/names/page-yew-clerk/page_yew_clerk_bg.wasm" \
+  "$SIZES/names/page-yew-client/page_yew_client_bg.wasm" --top 12 --split yew_convex

@@ -2,9 +2,10 @@
 // module's name section (so use cargo's output, before wasm-opt strips the names). Sizes are
 // uncompressed code bytes; gzip shrinks them roughly evenly.
 //
-//   node runner/wasm_sizes.mjs FILE.wasm [BASELINE.wasm] [--top 30]
+//   node runner/wasm_sizes.mjs FILE.wasm [BASELINE.wasm] [--top 30] [--split yew_convex]
 //
-// With a baseline, only what FILE adds over BASELINE (by crate) is shown.
+// With a baseline, only what FILE adds over BASELINE (by crate) is shown. `--split CRATE` (may
+// repeat) counts that crate by its top-level module instead (`yew_convex::sync`, ...).
 
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
@@ -112,6 +113,8 @@ function analyse(file) {
   return { functions, dataBytes, total: bytes.length };
 }
 
+const SPLIT = new Set();
+
 const PRIMITIVE = /^(?:&(?:mut )?)?(?:[A-Z]|bool|char|str|u8|u16|u32|u64|u128|usize|i8|i16|i32|i64|i128|isize|f32|f64|\(|\[|dyn )/;
 
 function crateOf(name) {
@@ -125,6 +128,10 @@ function crateOf(name) {
   else if (clean.startsWith("<")) path = clean.slice(1);
   path = path.replace(/^&(mut )?/, "");
   const m = /^([a-z_][a-z0-9_]*)::/.exec(path);
+  if (m && SPLIT.has(m[1])) {
+    const sub = /^[a-z_][a-z0-9_]*::([a-z_][a-z0-9_]*)::/.exec(path);
+    return sub ? `${m[1]}::${sub[1]}` : m[1];
+  }
   if (m) return m[1];
   if (/^<?(?:char|str|u8|u16|u32|u64|usize|i32|i64|f64)>?::/.test(clean)) return "core";
   if (/^(__rust|__rdl|__rg_|rust_)/.test(clean)) return "alloc (runtime)";
@@ -142,7 +149,12 @@ function byCrate(a) {
 const args = process.argv.slice(2);
 const topAt = args.indexOf("--top");
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
-const files = args.filter((a, k) => !a.startsWith("--") && (topAt < 0 || k !== topAt + 1));
+const valueOf = new Set();
+args.forEach((a, k) => {
+  if (a === "--top" || a === "--split") valueOf.add(k + 1);
+  if (a === "--split") SPLIT.add(args[k + 1]);
+});
+const files = args.filter((a, k) => !a.startsWith("--") && !valueOf.has(k));
 const [file, baselineFile] = files;
 const a = analyse(file);
 const crates = byCrate(a);
