@@ -315,23 +315,21 @@ pub fn use_clerk() -> ClerkHandle {
     use_clerk_context().handle
 }
 
-/// Authentication as `useAuth` reports it, plus a token getter.
+/// Authentication as `useAuth` reports it (the [`AuthState`] fields, by `Deref`: `auth.is_signed_in`,
+/// `auth.user_id`, …), plus a token getter.
 #[derive(Clone, PartialEq)]
 pub struct UseAuth {
-    /// clerk-js has loaded.
-    pub is_loaded: bool,
-    /// `None` while loading.
-    pub is_signed_in: Option<bool>,
-    /// The user's id.
-    pub user_id: Option<String>,
-    /// The active session's id.
-    pub session_id: Option<String>,
-    /// The active organization.
-    pub org_id: Option<String>,
-    /// The user's role in it.
-    pub org_role: Option<String>,
+    /// Loaded, signed in, who.
+    pub state: AuthState,
     /// Gets tokens (`get_token.get_token(template, skip_cache)`).
     pub get_token: ClerkHandle,
+}
+
+impl std::ops::Deref for UseAuth {
+    type Target = AuthState;
+    fn deref(&self) -> &AuthState {
+        &self.state
+    }
 }
 
 /// Whether a user is signed in, and who (`useAuth` in Clerk's React SDK).
@@ -350,17 +348,7 @@ pub struct UseAuth {
 #[hook]
 pub fn use_auth() -> UseAuth {
     let context = use_clerk_context();
-    let AuthState { is_loaded, is_signed_in, user_id, session_id, org_id, org_role } =
-        AuthState::from_snapshot(&context.snapshot);
-    UseAuth {
-        is_loaded,
-        is_signed_in,
-        user_id,
-        session_id,
-        org_id,
-        org_role,
-        get_token: context.handle,
-    }
+    UseAuth { state: AuthState::from_snapshot(&context.snapshot), get_token: context.handle }
 }
 
 /// The signed-in user (`useUser`); `None` when signed out or loading.

@@ -529,8 +529,15 @@ impl SyncEngine {
                     args: raw(&args_json),
                     journal: None,
                 });
-                self.queries
-                    .insert(id, LocalQuery { path, args_json, args: std::cell::OnceCell::new(), subscribers: 0 });
+                self.queries.insert(
+                    id,
+                    LocalQuery {
+                        path,
+                        args_json,
+                        args: std::cell::OnceCell::new(),
+                        subscribers: 0,
+                    },
+                );
                 id
             }
         };
@@ -650,23 +657,8 @@ impl SyncEngine {
 
     /// Stops using auth: the server is told the client is signed out.
     pub fn clear_auth(&mut self) {
-        let had_token = matches!(self.auth, Auth::Confirming { .. } | Auth::Authenticated { .. })
-            || matches!(&self.auth, Auth::Fetching { previous: Some(_) });
-        self.auth = Auth::None;
         self.fetch = None;
-        self.timers.stop(Timer::AuthRefresh);
-        if had_token {
-            self.identity_target = Some(UNSENT);
-            if self.session_started {
-                // Unsubscriptions made just before go first: those queries must not re-run
-                // signed out.
-                self.flush_query_set();
-                self.send_authenticate(AuthToken::None);
-            }
-        } else {
-            self.identity_target = None;
-        }
-        self.report_auth(false);
+        self.sign_out();
         // Anything held back for a token goes now.
         self.resume();
         self.note_state();
@@ -1111,6 +1103,8 @@ impl SyncEngine {
         if had_token {
             self.identity_target = Some(UNSENT);
             if self.session_started {
+                // Unsubscriptions made just before go first: those queries must not re-run
+                // signed out.
                 self.flush_query_set();
                 self.send_authenticate(AuthToken::None);
             }
