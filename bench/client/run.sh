@@ -125,6 +125,7 @@ size_of plain page-plain
 size_of client page-client
 size_of yew page-yew
 size_of yewClient page-yew-client
+size_of yewHooks page-yew-hooks
 size_of yewClerk page-yew-clerk
 log "esbuild: the convex-js size pages"
 for entry in js_bundle_entry js_bundle_plain; do

@@ -369,10 +369,15 @@ function report(results, variants) {
     if (sz.client) out.push(row("wasm page + ConvexClient (page-client)", sz.client, sz.plain));
     if (sz.yew) out.push(row("yew + yew-router app (page-yew)", sz.yew));
     if (sz.yewClient) out.push(row("yew + yew-router app + ConvexClient (page-yew-client)", sz.yewClient, sz.yew));
+    if (sz.yewHooks) {
+      out.push(
+        row("the same app on the Yew layer, no auth (page-yew-hooks; over page-yew-client)", sz.yewHooks, sz.yewClient),
+      );
+    }
     if (sz.yewClerk) {
       out.push(
         row(
-          "the same app on the full stack: + Yew and Clerk layers (page-yew-clerk; over page-yew-client)",
+          "the same app on the full stack: Yew + Clerk layers (page-yew-clerk; over page-yew-client)",
           sz.yewClerk,
           sz.yewClient,
         ),

@@ -2,10 +2,14 @@
 // module's name section (so use cargo's output, before wasm-opt strips the names). Sizes are
 // uncompressed code bytes; gzip shrinks them roughly evenly.
 //
-//   node runner/wasm_sizes.mjs FILE.wasm [BASELINE.wasm] [--top 30] [--split yew_convex]
+//   node runner/wasm_sizes.mjs FILE.wasm [BASELINE.wasm] [--top 30] [--split yew_convex] [--owners]
 //
 // With a baseline, only what FILE adds over BASELINE (by crate) is shown. `--split CRATE` (may
 // repeat) counts that crate by its top-level module instead (`yew_convex::sync`, ...).
+// `--owners` adds a table by "owner": the yew_convex item (or the page's own item) a function's
+// name mentions, generic instances included (yew's component machinery for `UserButton` counts
+// for `UserButton`). It needs names with generic arguments, i.e. a build with
+// RUSTFLAGS="-C symbol-mangling-version=v0" (see README, "Where the bytes go").
 
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
@@ -107,13 +111,19 @@ function analyse(file) {
     at = end;
   }
   const functions = bodies.map((size, k) => {
-    const name = names.get(importedFunctions + k) || `func${importedFunctions + k}`;
+    // The bench pages' own crates (`page_yew_client`, `page_yew_clerk`, ...) are all "page", so
+    // that a page compared with another shows only what differs.
+    const name = (names.get(importedFunctions + k) || `func${importedFunctions + k}`).replace(
+      /\bpage_[a-z_]+(?:\[[0-9a-f]+\])?(?=::)/g,
+      "page",
+    );
     return { name, size, crate: crateOf(name) };
   });
   return { functions, dataBytes, total: bytes.length };
 }
 
 const SPLIT = new Set();
+const OWNERS = { on: false };
 
 const PRIMITIVE = /^(?:&(?:mut )?)?(?:[A-Z]|bool|char|str|u8|u16|u32|u64|u128|usize|i8|i16|i32|i64|i128|isize|f32|f64|\(|\[|dyn )/;
 
@@ -152,6 +162,7 @@ const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
 const valueOf = new Set();
 args.forEach((a, k) => {
   if (a === "--top" || a === "--split") valueOf.add(k + 1);
+  if (a === "--owners") OWNERS.on = true;
   if (a === "--split") SPLIT.add(args[k + 1]);
 });
 const files = args.filter((a, k) => !a.startsWith("--") && !valueOf.has(k));
@@ -165,6 +176,12 @@ const codeTotal = a.functions.reduce((s, f) => s + f.size, 0);
 console.log(
   `${basename(file)}: ${a.total} bytes (code ${codeTotal}, data ${a.dataBytes}, ${a.functions.length} functions)`,
 );
+if (baseline) {
+  const baseTotal = baseline.functions.reduce((s, f) => s + f.size, 0);
+  const d = codeTotal - baseTotal;
+  console.log(`over ${basename(baselineFile)}: code ${d >= 0 ? "+" : ""}${d} bytes, ${a.functions.length - baseline.functions.length >= 0 ? "+" : ""}${a.functions.length - baseline.functions.length} functions`);
+  for (const crate of base.keys()) if (!crates.has(crate)) crates.set(crate, 0);
+}
 console.log("");
 console.log(`| crate | code bytes${baselineFile ? " | over baseline" : ""} |`);
 console.log(`| --- | ---:${baselineFile ? " | ---:" : ""} |`);
@@ -181,4 +198,68 @@ const fresh = a.functions.filter((f) => !baseNames.has(f.name.replace(/::h[0-9a-
 for (const f of fresh.sort((x, y) => y.size - x.size).slice(0, top)) {
   const shown = f.name.replace(/::h[0-9a-f]{16}$/, "");
   console.log(`| \`${(shown.length > 120 ? shown.slice(0, 117) + "..." : shown).replace(/\|/g, "\\|")}\` | ${f.size} |`);
+}
+
+if (baseline) {
+  // Generic code: the same (demangled, hash-stripped) name instantiated more often than in the
+  // baseline, e.g. yew's component machinery once per component type.
+  const group = (fs) => {
+    const m = new Map();
+    for (const f of fs) {
+      const n = f.name.replace(/::h[0-9a-f]{16}$/, "").replace(/\.\d+$/, "");
+      const g = m.get(n) || { copies: 0, bytes: 0 };
+      g.copies++;
+      g.bytes += f.size;
+      m.set(n, g);
+    }
+    return m;
+  };
+  const ga = group(a.functions);
+  const gb = group(baseline.functions);
+  const more = [...ga.entries()]
+    .filter(([n]) => gb.has(n))
+    .map(([n, g]) => ({ n, copies: g.copies, was: gb.get(n).copies, delta: g.bytes - gb.get(n).bytes }))
+    .filter((g) => g.copies > g.was && g.delta > 0)
+    .sort((x, y) => y.delta - x.delta);
+  console.log("");
+  console.log(`| more copies of functions the baseline has (generic code; ${more.reduce((s, g) => s + g.delta, 0)} bytes in all) | copies | bytes |`);
+  console.log("| --- | ---: | ---: |");
+  for (const g of more.slice(0, top)) {
+    const shown = g.n.length > 120 ? g.n.slice(0, 117) + "..." : g.n;
+    console.log(`| \`${shown.replace(/\|/g, "\\|")}\` | ${g.was} → ${g.copies} | +${g.delta} |`);
+  }
+}
+
+// The yew_convex (or page) item a function belongs to: the first `yew_convex::clerk::…` /
+// `yew_convex::hooks::…` path its name mentions, else the page's own item, else the first
+// yew_convex path, else its crate.
+function ownerOf(name) {
+  const clean = name.replace(/::h[0-9a-f]{16}$/, "").replace(/\[[0-9a-f]+\]/g, "");
+  const all = [...clean.matchAll(/\b(yew_convex|page)((?:::[A-Za-z_][A-Za-z0-9_]*)+)/g)];
+  const m =
+    all.find((x) => /^::(clerk|hooks)::/.test(x[2]) && !/::ChildrenProps$/.test(x[2])) ||
+    all.find((x) => x[1] === "page" && !/^::(Item|ItemArgs|Route)$/.test(x[2])) ||
+    all[0];
+  if (!m) return `(${crateOf(name)})`;
+  return [m[1], ...m[2].split("::").filter(Boolean)].slice(0, 4).join("::");
+}
+
+if (OWNERS.on) {
+  const group = (fs) => {
+    const g = new Map();
+    for (const f of fs) g.set(ownerOf(f.name), (g.get(ownerOf(f.name)) || 0) + f.size);
+    return g;
+  };
+  const ga = group(a.functions);
+  const gb = baseline ? group(baseline.functions) : new Map();
+  const rows = [...new Set([...ga.keys(), ...gb.keys()])]
+    .map((k) => [k, ga.get(k) || 0, (ga.get(k) || 0) - (gb.get(k) || 0)])
+    .filter((r) => Math.abs(baseline ? r[2] : r[1]) >= 150)
+    .sort((x, y) => (baseline ? y[2] - x[2] : y[1] - x[1]));
+  console.log("");
+  console.log(`| owner (generic instances included) | code bytes${baseline ? " | over baseline" : ""} |`);
+  console.log(`| --- | ---:${baseline ? " | ---:" : ""} |`);
+  for (const [k, size, delta] of rows.slice(0, Math.max(top, 40))) {
+    console.log(`| ${k} | ${size}${baseline ? ` | ${delta > 0 ? "+" : ""}${delta}` : ""} |`);
+  }
 }
