@@ -102,22 +102,29 @@ pub struct SignOutButtonProps {
 /// A button that signs the user out.
 #[function_component]
 pub fn SignOutButton(props: &SignOutButtonProps) -> Html {
-    let clerk = use_clerk();
-    let redirect = props.redirect_url.clone();
-    let onclick = Callback::from(move |_: MouseEvent| {
-        let (clerk, redirect) = (clerk.clone(), redirect.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = clerk.sign_out(redirect.as_deref()).await {
-                web_sys::console::error_1(&format!("sign-out: {e}").into());
-            }
-        });
-    });
+    let onclick = sign_out_on_click(use_clerk(), props.redirect_url.clone());
     let content = if props.children == Html::default() {
         html! {"Sign out"}
     } else {
         props.children.clone()
     };
     html! { <button type="button" class={props.class.clone()} {onclick}>{ content }</button> }
+}
+
+/// Signs out on click (shared by [`SignOutButton`] and [`UserButton`]'s fallback, which
+/// renders a plain button rather than a whole `SignOutButton` component).
+fn sign_out_on_click(
+    clerk: super::provider::ClerkHandle,
+    redirect: Option<AttrValue>,
+) -> Callback<MouseEvent> {
+    Callback::from(move |_: MouseEvent| {
+        let (clerk, redirect) = (clerk.clone(), redirect.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = clerk.sign_out(redirect.as_deref()).await {
+                web_sys::console::error_1(&format!("sign-out: {e}").into());
+            }
+        });
+    })
 }
 
 /// Clerk's prebuilt user button (avatar, profile, sign-out). Without the prebuilt UI it
@@ -150,7 +157,8 @@ pub fn UserButton() -> Html {
         html! { <div class="yc-user-button" ref={node}></div> }
     } else {
         let name = user.map(|u| u.display_name()).unwrap_or_default();
-        html! { <div class="yc-user-button" ref={node}><span>{ name }</span>{" "}<SignOutButton /></div> }
+        let onclick = sign_out_on_click(clerk, None);
+        html! { <div class="yc-user-button" ref={node}><span>{ name }</span>{" "}<button type="button" {onclick}>{"Sign out"}</button></div> }
     }
 }
 

@@ -5,7 +5,7 @@ use yew::prelude::*;
 use super::provider::{use_auth, use_clerk};
 use crate::{
     client::ConvexClient,
-    hooks::{AuthSource, ConvexProviderWithAuth, TokenFetcher},
+    hooks::{AuthSource, TokenFetcher},
 };
 
 /// Props of [`ConvexProviderWithClerk`].
@@ -59,9 +59,6 @@ pub fn ConvexProviderWithClerk(props: &ConvexProviderWithClerkProps) -> Html {
         is_authenticated: auth.is_signed_in.unwrap_or(false),
         fetch_access_token: (*fetcher).clone(),
     };
-    html! {
-        <ConvexProviderWithAuth client={props.client.clone()} auth={source}>
-            { props.children.clone() }
-        </ConvexProviderWithAuth>
-    }
+    let state = crate::hooks::use_auth_bridge(props.client.clone(), source);
+    crate::hooks::provide(state, props.client.clone(), props.children.clone())
 }

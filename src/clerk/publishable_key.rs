@@ -1,8 +1,6 @@
 //! Clerk publishable keys: `pk_test_` or `pk_live_` + base64(`<frontend API host>$`), padding
 //! removed. The prefix alone decides development vs production.
 
-use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine as _};
-
 use super::error::ClerkError;
 
 /// The kind of Clerk instance a key belongs to.
@@ -37,8 +35,7 @@ impl PublishableKey {
         } else {
             return Err(bad("a publishable key starts with pk_test_ or pk_live_"));
         };
-        let bytes = STANDARD_NO_PAD
-            .decode(rest.trim_end_matches('='))
+        let bytes = crate::value::decode_base64_lenient(rest)
             .map_err(|_| bad("the part after the prefix is not base64"))?;
         let decoded =
             String::from_utf8(bytes).map_err(|_| bad("the key does not decode to text"))?;
@@ -59,7 +56,11 @@ impl PublishableKey {
             InstanceType::Development => "pk_test_",
             InstanceType::Production => "pk_live_",
         };
-        format!("{prefix}{}", STANDARD_NO_PAD.encode(format!("{frontend_api}$")))
+        format!(
+            "{prefix}{}",
+            crate::value::encode_base64_std(format!("{frontend_api}$").as_bytes())
+                .trim_end_matches('=')
+        )
     }
 }
 

@@ -244,7 +244,18 @@ impl ConvexClient {
         args: &A,
         on_update: impl Fn(Option<QueryResult>) + 'static,
     ) -> Result<QuerySubscription, ConvexError> {
-        let args = to_args(args)?;
+        self.subscribe_value(path, to_args(args)?, on_update)
+    }
+
+    /// [`ConvexClient::subscribe`] with args already converted (the hooks have them as a
+    /// `Value`: converting them again through serde would copy them and instantiate
+    /// `to_value::<Value>`).
+    pub(crate) fn subscribe_value(
+        &self,
+        path: &str,
+        args: Value,
+        on_update: impl Fn(Option<QueryResult>) + 'static,
+    ) -> Result<QuerySubscription, ConvexError> {
         let (listener, query) = {
             let mut st = self.shared.state.borrow_mut();
             let (sub, query) = st.engine.subscribe(path, &args)?;
@@ -396,7 +407,11 @@ impl ConvexClient {
     /// The current result of the query `path` with `args`, if some subscription has it.
     pub fn cached<A: Serialize + ?Sized>(&self, path: &str, args: &A) -> Option<QueryResult> {
         let args = to_value(args).ok()?;
-        self.shared.state.borrow().engine.lookup(path, &args)
+        self.cached_value(path, &args)
+    }
+
+    pub(crate) fn cached_value(&self, path: &str, args: &Value) -> Option<QueryResult> {
+        self.shared.state.borrow().engine.lookup(path, args)
     }
 
     /// Calls `on_change` when [`ConvexClient::auth_status`], [`ConvexClient::is_refreshing`] or

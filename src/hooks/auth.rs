@@ -5,7 +5,7 @@ use std::{cell::Cell, future::Future, pin::Pin, rc::Rc};
 
 use yew::prelude::*;
 
-use super::{provider::ConvexProvider, ChildrenProps};
+use super::ChildrenProps;
 use crate::{client::ConvexClient, sync::AuthStatus};
 
 type TokenFuture = Pin<Box<dyn Future<Output = Option<String>>>>;
@@ -114,6 +114,28 @@ pub struct ConvexProviderWithAuthProps {
 /// ```
 #[function_component]
 pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
+    let state = use_auth_bridge(props.client.clone(), props.auth.clone());
+    provide(state, props.client.clone(), props.children.clone())
+}
+
+/// Both contexts, without an intermediate component.
+pub(crate) fn provide(state: ConvexAuthState, client: ConvexClient, children: Html) -> Html {
+    html! {
+        <ContextProvider<super::provider::ConvexContext> context={super::provider::ConvexContext { client, auth: Some(state) }}>
+            { children }
+        </ContextProvider<super::provider::ConvexContext>>
+    }
+}
+
+/// [`ConvexProviderWithAuth`]'s logic, as a hook (so `ConvexProviderWithClerk` needs no extra
+/// component level).
+#[hook]
+pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexAuthState {
+    struct P {
+        client: ConvexClient,
+        auth: AuthSource,
+    }
+    let props = &P { client, auth };
     let update = use_force_update();
     // Which fetcher the client currently uses (None: signed out or not applied yet).
     let applied: Rc<std::cell::RefCell<Option<TokenFetcher>>> = use_mut_ref(|| None);
@@ -186,7 +208,7 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
         } else {
             applied.borrow().is_none() && !clearing.get()
         };
-    let state = ConvexAuthState {
+    ConvexAuthState {
         is_loading: source.is_loading
             || (source.is_authenticated
                 && (status == AuthStatus::Loading
@@ -194,11 +216,6 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
         is_authenticated: source.is_authenticated && status == AuthStatus::Authenticated,
         is_refreshing: props.client.is_refreshing(),
         identity_settled: props.client.identity_settled() && in_step,
-    };
-    html! {
-        <ContextProvider<ConvexAuthState> context={state}>
-            <ConvexProvider client={props.client.clone()}>{ props.children.clone() }</ConvexProvider>
-        </ContextProvider<ConvexAuthState>>
     }
 }
 
@@ -241,7 +258,7 @@ fn clear_auth_after_cleanups(
 /// ```
 #[hook]
 pub fn use_convex_auth() -> ConvexAuthState {
-    use_context::<ConvexAuthState>().expect(
+    use_context::<super::provider::ConvexContext>().and_then(|c| c.auth).expect(
         "no Convex auth: use_convex_auth (and <Authenticated>, <Unauthenticated>, <AuthLoading>) \
          must be used under <ConvexProviderWithAuth> or <ConvexProviderWithClerk>",
     )

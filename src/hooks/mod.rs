@@ -13,6 +13,7 @@ mod use_connection_state;
 mod use_mutation;
 mod use_query;
 
+pub(crate) use auth::{provide, use_auth_bridge};
 pub use auth::{
     use_convex_auth, AuthLoading, AuthRefreshing, AuthSource, Authenticated, ConvexAuthState,
     ConvexProviderWithAuth, ConvexProviderWithAuthProps, TokenFetcher, Unauthenticated,

@@ -4,6 +4,14 @@ use yew::prelude::*;
 
 use crate::client::ConvexClient;
 
+/// The one context the Convex providers give: the client and, under an auth provider, the
+/// auth state (one context type instead of two: one fewer `ContextProvider` instantiation).
+#[derive(Clone, PartialEq)]
+pub(crate) struct ConvexContext {
+    pub(crate) client: ConvexClient,
+    pub(crate) auth: Option<super::ConvexAuthState>,
+}
+
 /// Props of [`ConvexProvider`].
 #[derive(Properties, PartialEq)]
 pub struct ConvexProviderProps {
@@ -32,9 +40,9 @@ pub struct ConvexProviderProps {
 #[function_component]
 pub fn ConvexProvider(props: &ConvexProviderProps) -> Html {
     html! {
-        <ContextProvider<ConvexClient> context={props.client.clone()}>
+        <ContextProvider<ConvexContext> context={ConvexContext { client: props.client.clone(), auth: None }}>
             { props.children.clone() }
-        </ContextProvider<ConvexClient>>
+        </ContextProvider<ConvexContext>>
     }
 }
 
@@ -57,7 +65,7 @@ pub fn ConvexProvider(props: &ConvexProviderProps) -> Html {
 /// ```
 #[hook]
 pub fn use_convex() -> ConvexClient {
-    use_context::<ConvexClient>().expect(
+    use_context::<ConvexContext>().map(|c| c.client).expect(
         "no Convex client: use_convex / use_query / use_mutation must be used in a component \
          under <ConvexProvider> (or ConvexProviderWithAuth / ConvexProviderWithClerk)",
     )

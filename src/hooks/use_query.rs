@@ -5,7 +5,7 @@ use std::{cell::RefCell, rc::Rc};
 use serde::{de::DeserializeOwned, Serialize};
 use yew::prelude::*;
 
-use super::{auth::ConvexAuthState, provider::use_convex};
+use super::provider::use_convex;
 use crate::{
     client::QuerySubscription,
     sync::{ConvexError, QueryResult},
@@ -172,7 +172,7 @@ where
     A: Serialize + 'static,
 {
     let client = use_convex();
-    let auth = use_context::<ConvexAuthState>();
+    let auth = use_context::<super::provider::ConvexContext>().and_then(|c| c.auth);
     let update = use_force_update();
     let cell: Rc<RefCell<Cell<T>>> =
         use_mut_ref(|| Cell { key: None, raw: None, state: QueryState::Loading });
@@ -203,7 +203,7 @@ where
             c.raw = None;
             c.state = QueryState::Loading;
             if let (Some((path, _)), Some(value)) = (&key, &value) {
-                let cached = client.cached(path, value);
+                let cached = client.cached_value(path, value);
                 c.offer(cached);
             }
         }
@@ -215,7 +215,7 @@ where
             let subscription: Option<QuerySubscription> = match (key, value) {
                 (Some((path, _)), Some(value)) => {
                     let (cell_cb, update_cb) = (cell.clone(), update.clone());
-                    let subscribed = client.subscribe(path, &value, move |raw| {
+                    let subscribed = client.subscribe_value(path, value, move |raw| {
                         if cell_cb.borrow_mut().offer(raw) {
                             update_cb.force_update();
                         }

@@ -17,7 +17,7 @@
 //! origin the runtime chooses (the engine never reads a clock).
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     sync::Arc,
     time::Duration,
 };
@@ -305,7 +305,7 @@ pub struct SyncEngine {
     max_observed_ts: Option<u64>,
     fatal_error: Option<String>,
 
-    queries: BTreeMap<QueryId, LocalQuery>,
+    queries: super::idmap::IdMap<LocalQuery>,
     by_key: HashMap<(String, String), QueryId>,
     subscriptions: HashMap<SubscriptionId, QueryId>,
     next_query_id: QueryId,
@@ -321,7 +321,7 @@ pub struct SyncEngine {
     overlay: HashMap<QueryId, Option<Arc<Value>>>,
     chunks: Option<(String, u32, Vec<String>)>,
 
-    requests: BTreeMap<RequestId, Request>,
+    requests: super::idmap::IdMap<Request>,
     next_request_id: RequestId,
     /// Requests outstanding when the current socket opened (catch-up tracking).
     catching_up: Option<HashSet<RequestId>>,
@@ -376,7 +376,7 @@ impl SyncEngine {
             session_started: false,
             max_observed_ts: None,
             fatal_error: None,
-            queries: BTreeMap::new(),
+            queries: super::idmap::IdMap::new(),
             by_key: HashMap::new(),
             subscriptions: HashMap::new(),
             next_query_id: 0,
@@ -388,7 +388,7 @@ impl SyncEngine {
             stale: HashSet::new(),
             overlay: HashMap::new(),
             chunks: None,
-            requests: BTreeMap::new(),
+            requests: super::idmap::IdMap::new(),
             next_request_id: 0,
             catching_up: None,
             auth: Auth::None,
@@ -685,7 +685,7 @@ impl SyncEngine {
             };
             self.events.push_back(event);
         }
-        self.recompute_visible(BTreeSet::new());
+        self.recompute_visible(super::idmap::IdSet::new());
         self.note_state();
     }
 
@@ -1218,7 +1218,7 @@ impl SyncEngine {
             );
             return self.protocol_error(socket, MalformedMessage(error), now);
         }
-        let mut changed = BTreeSet::new();
+        let mut changed = super::idmap::IdSet::new();
         for modification in modifications {
             match modification {
                 StateModification::QueryUpdated { query_id, value, log_lines, .. } => {
@@ -1270,7 +1270,7 @@ impl SyncEngine {
         self.events.extend(completions);
     }
 
-    fn set_remote(&mut self, id: QueryId, result: QueryResult, changed: &mut BTreeSet<QueryId>) {
+    fn set_remote(&mut self, id: QueryId, result: QueryResult, changed: &mut super::idmap::IdSet) {
         // The server sends a result only when it changed, except when it re-sends everything
         // to a new socket: only then is it worth comparing with what is on screen.
         let was_stale = self.stale.remove(&id);
@@ -1321,7 +1321,7 @@ impl SyncEngine {
                     let had_update = r.optimistic.is_some();
                     self.requests.remove(&request);
                     if had_update {
-                        self.recompute_visible(BTreeSet::new());
+                        self.recompute_visible(super::idmap::IdSet::new());
                     }
                     self.events.push_back(Event::MutationDone { request, result: Ok(value) });
                 } else {
@@ -1333,7 +1333,7 @@ impl SyncEngine {
                 let had_update = r.optimistic.is_some();
                 self.requests.remove(&request);
                 if had_update {
-                    self.recompute_visible(BTreeSet::new());
+                    self.recompute_visible(super::idmap::IdSet::new());
                 }
                 self.events
                     .push_back(Event::MutationDone { request, result: Err(payload_error(e)) });
@@ -1360,7 +1360,7 @@ impl SyncEngine {
 
     /// Replays every optimistic update over the server results and reports each query whose
     /// visible result differs from before (plus `changed`, whose server result moved).
-    fn recompute_visible(&mut self, mut changed: BTreeSet<QueryId>) {
+    fn recompute_visible(&mut self, mut changed: super::idmap::IdSet) {
         let updates: Vec<RequestId> = self
             .requests
             .iter()
@@ -1433,14 +1433,18 @@ impl SyncEngine {
         let mut touched = HashSet::new();
         self.run_update(request, &mut overlay, &mut touched);
         self.overlay = overlay;
-        let changed: BTreeSet<QueryId> = touched
-            .into_iter()
-            .filter(|id| before.get(id) != self.overlay.get(id) || !before.contains_key(id))
-            .collect();
+        // Inserted one by one: collecting into a BTreeSet sorts a Vec first (a whole stable
+        // sort instantiation for a handful of ids).
+        let mut changed = super::idmap::IdSet::new();
+        for id in touched {
+            if before.get(&id) != self.overlay.get(&id) || !before.contains_key(&id) {
+                changed.insert(id);
+            }
+        }
         self.emit_changed(changed);
     }
 
-    fn emit_changed(&mut self, changed: BTreeSet<QueryId>) {
+    fn emit_changed(&mut self, changed: super::idmap::IdSet) {
         for query in changed {
             if self.queries.contains_key(&query) {
                 self.events.push_back(Event::QueryChanged { query });

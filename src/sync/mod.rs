@@ -31,6 +31,7 @@
 mod backoff;
 mod engine;
 mod error;
+mod idmap;
 mod optimistic;
 pub mod protocol;
 mod timer;

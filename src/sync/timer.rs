@@ -42,14 +42,21 @@ impl TimerTable {
 
     /// Timers due at `now`, earliest first; they are stopped.
     pub fn expire(&mut self, now: Duration) -> Vec<Timer> {
-        let mut due: Vec<(Duration, Timer)> = ALL
-            .iter()
-            .filter_map(|t| self.get(*t).filter(|d| *d <= now).map(|d| (d, *t)))
-            .collect();
-        due.sort_by_key(|(d, t)| (*d, *t as usize));
-        for (_, t) in &due {
-            self.stop(*t);
+        // At most three timers: take the earliest due one until none is left (ties in `ALL`
+        // order), rather than instantiating a general sort.
+        let mut due = Vec::new();
+        loop {
+            let mut next: Option<(Duration, Timer)> = None;
+            for t in ALL {
+                if let Some(d) = self.get(t).filter(|d| *d <= now) {
+                    if next.is_none_or(|(best, _)| d < best) {
+                        next = Some((d, t));
+                    }
+                }
+            }
+            let Some((_, t)) = next else { return due };
+            self.stop(t);
+            due.push(t);
         }
-        due.into_iter().map(|(_, t)| t).collect()
     }
 }

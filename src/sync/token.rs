@@ -3,21 +3,19 @@
 
 use std::time::Duration;
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-
 /// Longest refresh delay (Convex caps it at 20 days: timers overflow beyond ~24).
 const MAX_REFRESH_DELAY: Duration = Duration::from_secs(20 * 24 * 3600);
 
 /// `iat` and `exp` of a JWT, in seconds, when both are present and numeric.
 pub fn issued_and_expiry(token: &str) -> Option<(u64, u64)> {
     let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let bytes = crate::value::decode_base64_lenient(payload).ok()?;
     #[derive(serde::Deserialize)]
     struct Claims {
         iat: f64,
         exp: f64,
     }
-    let Claims { iat, exp } = serde_json::from_slice(&bytes).ok()?;
+    let Claims { iat, exp } = serde_json::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
     (iat >= 0.0 && exp >= 0.0).then_some((iat as u64, exp as u64))
 }
 
@@ -36,6 +34,7 @@ pub fn refresh_delay(token: &str, leeway: Duration) -> Option<Duration> {
 #[cfg(test)]
 pub(crate) fn fake_jwt(iat: u64, exp: u64, sub: &str) -> String {
     let claims = serde_json::json!({"iat": iat, "exp": exp, "sub": sub});
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
     format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(claims.to_string()))
 }
 

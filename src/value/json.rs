@@ -20,11 +20,6 @@
 
 use std::{collections::BTreeMap, fmt};
 
-use base64::{
-    alphabet,
-    engine::{general_purpose::STANDARD, DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
-    Engine as _,
-};
 use serde::{
     de::{self, MapAccess, SeqAccess, Visitor},
     ser::{self, SerializeMap, SerializeSeq},
@@ -45,35 +40,60 @@ pub(crate) const BYTES_KEY: &str = "$bytes";
 /// this crate's own `&Value` deserializer recognises it and hands over int64s losslessly.
 pub(crate) const VALUE_TOKEN: &str = "$yew_convex::private::Value";
 
-/// Decoding: standard alphabet (URL-safe characters are mapped onto it first), padding optional,
-/// non-zero trailing bits tolerated, as JavaScript's decoders do.
-const LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with padding.
 pub(crate) fn encode_base64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }
 
-/// Base64 in the standard or URL-safe alphabet, with or without padding.
-pub(crate) fn decode_base64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    if s.contains(['-', '_']) {
-        let standard: String = s
-            .chars()
-            .map(|c| match c {
-                '-' => '+',
-                '_' => '/',
-                c => c,
-            })
-            .collect();
-        LENIENT.decode(standard)
-    } else {
-        LENIENT.decode(s)
+/// Not base64.
+#[derive(Debug)]
+pub(crate) struct InvalidBase64;
+
+impl fmt::Display for InvalidBase64 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid base64")
     }
+}
+
+/// Base64 in the standard or URL-safe alphabet, with or without padding, non-zero trailing
+/// bits tolerated, as JavaScript's decoders do.
+pub(crate) fn decode_base64(s: &str) -> Result<Vec<u8>, InvalidBase64> {
+    let s = s.strip_suffix("==").or_else(|| s.strip_suffix('=')).unwrap_or(s);
+    if s.len() % 4 == 1 {
+        return Err(InvalidBase64);
+    }
+    let mut out = Vec::with_capacity(s.len() / 4 * 3 + 2);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return Err(InvalidBase64),
+        };
+        acc = (acc << 6 | u32::from(v)) & 0xffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether a float64 cannot be a plain JSON number: NaN, ±infinity and `-0.0`.
@@ -111,7 +131,9 @@ pub(crate) fn decode_special(kind: &'static str, payload: &Value) -> Result<Valu
     let f = f64::from_le_bytes(eight);
     if !is_special_float(f) {
         // Convex's own decoders reject this too: one value, one encoding.
-        return Err(invalid(format!("{f:?} must be sent as a plain JSON number")));
+        return Err(invalid(format!(
+            "`{encoded}` is an ordinary float, which must be sent as a plain JSON number"
+        )));
     }
     Ok(Value::Float64(f))
 }
@@ -542,7 +564,9 @@ mod tests {
             json!({ "$float": one }),
             ValueError::InvalidSpecial {
                 kind: "$float",
-                reason: "1.0 must be sent as a plain JSON number".into(),
+                reason:
+                    "`AAAAAAAA8D8=` is an ordinary float, which must be sent as a plain JSON number"
+                        .into(),
             },
         );
     }

@@ -360,11 +360,28 @@ pub fn encode_args(args: &Value) -> Result<String, ValueError> {
     }
     // Straight from the value's own wire serialisation; only on failure is the value walked
     // again, to report the precise error.
-    serde_json::to_string(&[args]).map_err(|e| match args.to_json() {
-        Err(precise) => precise,
-        Ok(_) => ValueError::Custom(e.to_string()),
+    serde_json::to_string(&[args]).map_err(|e| match reserved_field(args) {
+        Some(key) => ValueError::ReservedFieldName(key.to_owned()),
+        None => ValueError::Custom(e.to_string()),
     })
 }
+
+/// The first `$`-prefixed field name in `value` (the only way its serialisation can fail).
+fn reserved_field(value: &Value) -> Option<&str> {
+    match value {
+        Value::Array(items) => items.iter().find_map(reserved_field),
+        Value::Object(fields) => fields.iter().find_map(|(key, value)| {
+            if key.starts_with('$') {
+                Some(key.as_str())
+            } else {
+                reserved_field(value)
+            }
+        }),
+        _ => None,
+    }
+}
+
+pub(crate) use json::{decode_base64 as decode_base64_lenient, encode_base64 as encode_base64_std};
 
 /// Encodes a protocol timestamp (`maxObservedTimestamp`, `Version.ts`, `MutationResponse.ts`): the
 /// standard base64, with padding, of the 8 little-endian bytes of `ts`.
