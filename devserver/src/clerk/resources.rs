@@ -33,30 +33,16 @@ pub fn environment(instance_type: &str) -> Json {
         attributes.insert(name.into(), disabled_attribute());
     }
     // Sign in with an email address or a username, then a password; nothing else.
-    attributes.insert(
-        "email_address".into(),
+    let attribute = |required: bool, first_factor: bool| {
         json!({
-            "enabled": true, "required": false, "used_for_first_factor": true,
+            "enabled": true, "required": required, "used_for_first_factor": first_factor,
             "first_factors": [], "used_for_second_factor": false, "second_factors": [],
             "verifications": [], "verify_at_sign_up": false,
-        }),
-    );
-    attributes.insert(
-        "username".into(),
-        json!({
-            "enabled": true, "required": false, "used_for_first_factor": true,
-            "first_factors": [], "used_for_second_factor": false, "second_factors": [],
-            "verifications": [], "verify_at_sign_up": false,
-        }),
-    );
-    attributes.insert(
-        "password".into(),
-        json!({
-            "enabled": true, "required": true, "used_for_first_factor": false,
-            "first_factors": [], "used_for_second_factor": false, "second_factors": [],
-            "verifications": [], "verify_at_sign_up": false,
-        }),
-    );
+        })
+    };
+    attributes.insert("email_address".into(), attribute(false, true));
+    attributes.insert("username".into(), attribute(false, true));
+    attributes.insert("password".into(), attribute(true, false));
     json!({
         "object": "environment",
         "id": "env_yew_convex_standin",
