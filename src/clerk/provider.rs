@@ -133,7 +133,7 @@ impl ClerkHandle {
 type Listener = (Closure<dyn FnMut(JsValue)>, JsValue);
 
 /// What [`ClerkProvider`] shares: the handle and the latest state.
-#[derive(Clone, PartialEq, Default)]
+#[derive(Clone, Default)]
 pub struct ClerkContext {
     /// The instance.
     pub handle: ClerkHandle,
@@ -141,6 +141,16 @@ pub struct ClerkContext {
     pub snapshot: Rc<ClerkSnapshot>,
     /// Loading failed.
     pub error: Option<ClerkError>,
+}
+
+impl PartialEq for ClerkContext {
+    /// The provider makes a new snapshot only when clerk-js reports a change, so comparing
+    /// snapshots by pointer is exact (and cheaper than comparing their contents).
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.snapshot, &other.snapshot)
+            && self.handle == other.handle
+            && self.error == other.error
+    }
 }
 
 /// Props of [`ClerkProvider`].
