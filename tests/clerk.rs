@@ -251,3 +251,30 @@ async fn sign_in_rotate_reload_sign_out_and_switch_user() {
     wait_until("signed out again", WAIT, || app.text("auth") == "unauthenticated").await;
     app.unmount();
 }
+
+#[wasm_bindgen_test]
+async fn remounting_the_provider_on_the_same_client_keeps_the_user_signed_in() {
+    let client = client();
+    let app = Mounted::new(client.clone(), false);
+    wait_until("clerk has loaded", WAIT, || app.has("form.yc-sign-in-form") || app.has("button"))
+        .await;
+    if !app.has("form.yc-sign-in-form") {
+        app.click("button");
+    }
+    sign_in(&app, "alice", "alice-password").await;
+    wait_until("users:me is alice", WAIT, || app.text("me") == "me:user_alice").await;
+
+    // A new provider tree on the same client (a route or layout change): the old tree's
+    // deferred sign-out must not undo the new tree's auth.
+    app.unmount();
+    let app = Mounted::new(client.clone(), false);
+    wait_until("authenticated again", WAIT, || app.text("auth") == "authenticated").await;
+    sleep(1500).await;
+    assert_eq!(app.text("auth"), "authenticated");
+    assert_eq!(app.text("me"), "me:user_alice");
+    assert_eq!(client.auth_status(), yew_convex::sync::AuthStatus::Authenticated);
+
+    app.click("button");
+    wait_until("signed out", WAIT, || app.text("auth") == "unauthenticated").await;
+    app.unmount();
+}

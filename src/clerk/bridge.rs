@@ -166,7 +166,8 @@ pub(crate) async fn sign_in_with_password(
 pub(crate) async fn sign_out(clerk: &Clerk, redirect_url: Option<&str>) -> Result<(), ClerkError> {
     let options: JsValue = match redirect_url {
         Some(url) => object(&[("redirectUrl", JsValue::from_str(url))]),
-        None => js_sys::Function::new_no_args("").into(),
+        // A callback keeps clerk-js from navigating after sign-out.
+        None => wasm_bindgen::closure::Closure::once_into_js(|| ()),
     };
     let promise = clerk.sign_out(&options).map_err(error)?;
     JsFuture::from(promise).await.map_err(error)?;
@@ -205,19 +206,33 @@ pub(crate) fn new_instance(
 
 /// `routerPush` / `routerReplace` for `Clerk.load`: same-origin navigation through the
 /// History API plus a `popstate` event (which yew-router follows), so Clerk never reloads a
-/// single-page app; other origins load normally.
+/// single-page app; other origins load normally. Plain Rust closures (no `new Function`, so a
+/// Content-Security-Policy without `unsafe-eval` is fine); they live as long as the page.
 pub(crate) fn spa_navigation() -> (JsValue, JsValue) {
-    let make = |method: &str| -> JsValue {
-        js_sys::Function::new_with_args(
-            "to",
-            &format!(
-                "const url = new URL(to, window.location.href); \
-                 if (url.origin !== window.location.origin) {{ window.location.assign(url.href); return; }} \
-                 window.history.{method}(null, '', url.pathname + url.search + url.hash); \
-                 window.dispatchEvent(new PopStateEvent('popstate', {{ state: null }}));"
-            ),
-        )
-        .into()
-    };
-    (make("pushState"), make("replaceState"))
+    fn navigate(to: &str, replace: bool) {
+        let Some(window) = web_sys::window() else { return };
+        let here = window.location().href().unwrap_or_default();
+        let Ok(url) = web_sys::Url::new_with_base(to, &here) else { return };
+        let same_origin = window.location().origin().map(|o| o == url.origin()).unwrap_or(false);
+        if !same_origin {
+            let _ = window.location().assign(&url.href());
+            return;
+        }
+        let path = format!("{}{}{}", url.pathname(), url.search(), url.hash());
+        if let Ok(history) = window.history() {
+            let _ = if replace {
+                history.replace_state_with_url(&JsValue::NULL, "", Some(&path))
+            } else {
+                history.push_state_with_url(&JsValue::NULL, "", Some(&path))
+            };
+        }
+        if let Ok(event) = web_sys::PopStateEvent::new("popstate") {
+            let _ = window.dispatch_event(&event);
+        }
+    }
+    let push =
+        wasm_bindgen::closure::Closure::<dyn Fn(String)>::new(|to: String| navigate(&to, false));
+    let replace =
+        wasm_bindgen::closure::Closure::<dyn Fn(String)>::new(|to: String| navigate(&to, true));
+    (push.into_js_value(), replace.into_js_value())
 }

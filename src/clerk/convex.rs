@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use super::provider::{use_auth, use_clerk};
+use super::provider::{use_auth, use_clerk, ClerkContext};
 use crate::{
     client::ConvexClient,
     hooks::{AuthSource, TokenFetcher},
@@ -54,8 +54,10 @@ pub fn ConvexProviderWithClerk(props: &ConvexProviderWithClerkProps) -> Html {
             async move { clerk.convex_token(force).await }
         })
     });
+    // Clerk failed to load (bad key, script blocked): signed out, not loading forever.
+    let failed = use_context::<ClerkContext>().is_some_and(|c| c.error.is_some());
     let source = AuthSource {
-        is_loading: !auth.is_loaded,
+        is_loading: !auth.is_loaded && !failed,
         is_authenticated: auth.is_signed_in.unwrap_or(false),
         fetch_access_token: (*fetcher).clone(),
     };

@@ -17,6 +17,22 @@ pub(crate) async fn load_script(url: &str, attributes: &[(&str, &str)]) -> Resul
         if existing.get_attribute("data-loaded").is_some() {
             return Ok(());
         }
+        // Still loading (another provider, or an earlier render): wait for that tag.
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            let on_load = Closure::once_into_js(move || {
+                let _ = resolve.call0(&JsValue::NULL);
+            });
+            let on_error = Closure::once_into_js(move || {
+                let _ =
+                    reject.call1(&JsValue::NULL, &JsValue::from_str("the script failed to load"));
+            });
+            let _ = existing.add_event_listener_with_callback("load", on_load.unchecked_ref());
+            let _ = existing.add_event_listener_with_callback("error", on_error.unchecked_ref());
+        });
+        return JsFuture::from(done)
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(e.as_string().unwrap_or_default()));
     }
     let script: web_sys::HtmlScriptElement =
         document.create_element("script").map_err(|e| fail(format!("{e:?}")))?.unchecked_into();
@@ -39,7 +55,11 @@ pub(crate) async fn load_script(url: &str, attributes: &[(&str, &str)]) -> Resul
     });
     let head = document.head().ok_or_else(|| fail("no <head>".into()))?;
     head.append_child(&script).map_err(|e| fail(format!("{e:?}")))?;
-    JsFuture::from(loaded).await.map_err(|e| fail(e.as_string().unwrap_or_default()))?;
+    if let Err(e) = JsFuture::from(loaded).await {
+        // A failed tag goes, so that a retry starts clean.
+        script.remove();
+        return Err(fail(e.as_string().unwrap_or_default()));
+    }
     let _ = script.set_attribute("data-loaded", "");
     Ok(())
 }

@@ -88,10 +88,16 @@ struct State {
     auth_listeners: Vec<(u64, Rc<dyn Fn()>)>,
     flush_scheduled: bool,
     window_listeners: Vec<DomListener>,
+    /// Bumped by every `set_auth` and `clear_auth`.
+    auth_epoch: u64,
 }
 
 struct Shared {
     state: RefCell<State>,
+    /// A pump is running (a nested call only asks it to go round again).
+    pumping: std::cell::Cell<bool>,
+    /// Something happened during the running pump that it must look at.
+    again: std::cell::Cell<bool>,
 }
 
 /// A Convex client for the browser: reactive queries over one WebSocket, mutations with
@@ -201,9 +207,12 @@ impl ConvexClient {
                 auth: None,
                 connection_listeners: Vec::new(),
                 auth_listeners: Vec::new(),
+                auth_epoch: 0,
                 flush_scheduled: false,
                 window_listeners: Vec::new(),
             }),
+            pumping: std::cell::Cell::new(false),
+            again: std::cell::Cell::new(false),
         });
         install_window_listeners(&shared);
         let weak = Rc::downgrade(&shared);
@@ -313,6 +322,9 @@ impl ConvexClient {
     /// Runs a mutation with an optimistic update: `update` edits the local query results at
     /// once and again over each new server result until the mutation's effect arrives (or is
     /// rolled back if it fails).
+    ///
+    /// `update` runs inside the client (at once, and on every replay): it may only read and
+    /// write the [`LocalStore`] it is given, never call the client itself.
     pub async fn mutation_with_optimistic_update<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -369,6 +381,7 @@ impl ConvexClient {
     {
         {
             let mut st = self.shared.state.borrow_mut();
+            st.auth_epoch += 1;
             st.auth = Some(AuthSource {
                 fetcher: Rc::new(move |force| Box::pin(fetch_token(force)) as TokenFuture),
                 on_change: Rc::new(on_change),
@@ -382,10 +395,17 @@ impl ConvexClient {
     pub fn clear_auth(&self) {
         {
             let mut st = self.shared.state.borrow_mut();
+            st.auth_epoch += 1;
             st.engine.clear_auth();
             st.auth = None;
         }
         self.pump();
+    }
+
+    /// Changes with every [`ConvexClient::set_auth`] and [`ConvexClient::clear_auth`]: code that
+    /// defers an auth change can check that nobody set auth since.
+    pub fn auth_epoch(&self) -> u64 {
+        self.shared.state.borrow().auth_epoch
     }
 
     /// Where authentication stands.
@@ -540,11 +560,21 @@ pub struct ConnectionSubscription {
 
 impl Drop for ConnectionSubscription {
     fn drop(&mut self) {
-        if let Some(shared) = self.shared.upgrade() {
-            if let Ok(mut st) = shared.state.try_borrow_mut() {
-                st.connection_listeners.retain(|(id, _)| *id != self.id);
-                st.auth_listeners.retain(|(id, _)| *id != self.id);
-            }
+        fn remove(shared: &Shared, id: u64) -> bool {
+            let Ok(mut st) = shared.state.try_borrow_mut() else { return false };
+            st.connection_listeners.retain(|(l, _)| *l != id);
+            st.auth_listeners.retain(|(l, _)| *l != id);
+            true
+        }
+        let Some(shared) = self.shared.upgrade() else { return };
+        if !remove(&shared, self.id) {
+            // Dropped while the client is busy (inside a pump): finish on the next turn.
+            let (weak, id) = (self.shared.clone(), self.id);
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(shared) = weak.upgrade() {
+                    remove(&shared, id);
+                }
+            });
         }
     }
 }
@@ -668,7 +698,20 @@ fn open_socket(shared: &Rc<Shared>, st: &mut State, id: SocketId) {
 /// Carries out what the engine asks, then runs user callbacks with the state released (so they
 /// may call the client again).
 fn pump(shared: &Rc<Shared>) {
+    if shared.pumping.get() {
+        // Called from a callback of the running pump: it goes round again when the callbacks
+        // are done, so results are delivered in order.
+        shared.again.set(true);
+        return;
+    }
+    shared.pumping.set(true);
+    pump_loop(shared);
+    shared.pumping.set(false);
+}
+
+fn pump_loop(shared: &Rc<Shared>) {
     loop {
+        shared.again.set(false);
         let mut calls: Vec<Box<dyn FnOnce()>> = Vec::new();
         {
             let Ok(mut guard) = shared.state.try_borrow_mut() else { return };
@@ -693,7 +736,7 @@ fn pump(shared: &Rc<Shared>) {
             }
             reschedule_timer(st);
         }
-        if calls.is_empty() {
+        if calls.is_empty() && !shared.again.get() {
             return;
         }
         for call in calls {
@@ -719,10 +762,11 @@ fn handle_event(
         }
         Event::FetchToken { request, force_refresh } => match st.auth.as_ref() {
             Some(auth) => {
-                let future = (auth.fetcher)(force_refresh);
+                // The fetcher is the application's code: call it with the state released.
+                let fetcher = auth.fetcher.clone();
                 let weak = Rc::downgrade(shared);
                 wasm_bindgen_futures::spawn_local(async move {
-                    let token = future.await;
+                    let token = fetcher(force_refresh).await;
                     if let Some(shared) = weak.upgrade() {
                         shared.state.borrow_mut().engine.handle_token(request, token, now());
                         pump(&shared);

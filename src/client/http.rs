@@ -84,12 +84,14 @@ impl ConvexHttpClient {
     ) -> Result<T, ConvexError> {
         let (done, finished) = oneshot::channel::<()>();
         let previous = self.last_mutation.borrow_mut().replace(finished);
-        if let Some(previous) = previous {
+        let mut turn = Turn { previous, done: Some(done) };
+        if let Some(previous) = turn.previous.as_mut() {
             // Canceled (the previous one finished and dropped its sender) is the signal too.
             let _ = previous.await;
         }
+        turn.previous = None;
         let result = self.call("mutation", path, args).await;
-        drop(done);
+        drop(turn);
         result
     }
 
@@ -149,6 +151,24 @@ impl ConvexHttpClient {
                 code: reply.code.unwrap_or_else(|| format!("HTTP {status}")),
                 message: reply.message.unwrap_or(text),
             }),
+        }
+    }
+}
+
+/// A mutation's place in the queue. If the mutation is dropped while it still waits for the
+/// one before it, the next one keeps waiting for that one (the queue stays in order).
+struct Turn {
+    previous: Option<oneshot::Receiver<()>>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let (Some(previous), Some(done)) = (self.previous.take(), self.done.take()) {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = previous.await;
+                drop(done);
+            });
         }
     }
 }

@@ -139,8 +139,6 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
     let update = use_force_update();
     // Which fetcher the client currently uses (None: signed out or not applied yet).
     let applied: Rc<std::cell::RefCell<Option<TokenFetcher>>> = use_mut_ref(|| None);
-    // Counts auth effects, so a deferred sign-out can tell whether it is still wanted.
-    let generation: Rc<Rc<Cell<u64>>> = use_memo((), |_| Rc::new(Cell::new(0)));
     // A sign-out is scheduled but not yet handed to the client.
     let clearing: Rc<Rc<Cell<bool>>> = use_memo((), |_| Rc::new(Cell::new(false)));
 
@@ -155,7 +153,6 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
 
     {
         let applied = applied.clone();
-        let generation = (*generation).clone();
         let clearing = (*clearing).clone();
         let deps = (
             props.client.clone(),
@@ -164,8 +161,6 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
             props.auth.fetch_access_token.clone(),
         );
         use_effect_with(deps, move |(client, is_loading, is_authenticated, fetcher)| {
-            let this = generation.get() + 1;
-            generation.set(this);
             if !*is_loading {
                 if *is_authenticated {
                     let fetch = fetcher.clone();
@@ -177,21 +172,17 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
                     if had_auth {
                         clearing.set(true);
                     }
-                    clear_auth_after_cleanups(
-                        client.clone(),
-                        generation.clone(),
-                        clearing.clone(),
-                        update.clone(),
-                        this,
-                    );
+                    clear_auth_after_cleanups(client.clone(), clearing.clone(), update.clone());
                 }
                 update.force_update();
             }
-            let (client, generation) = (client.clone(), generation.clone());
+            let client = client.clone();
             move || {
-                // Unmounting: sign the client out unless a newer effect took over.
-                if generation.get() == this {
-                    clear_auth_after_cleanups(client, generation, clearing, update, this);
+                // Unmounting, or the source or client changed: sign this client out, unless
+                // auth is set on it again (by the next effect, or another provider mounting)
+                // before the next turn.
+                if applied.borrow().is_some() {
+                    clear_auth_after_cleanups(client, clearing, update);
                 }
             }
         });
@@ -221,20 +212,19 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
 
 /// Signs the client out on the next turn, after the components unmounting in this render
 /// have dropped their subscriptions (so those queries never re-run signed out), unless auth
-/// was set again meanwhile.
+/// was set or cleared on that client meanwhile (by anyone: the client's auth epoch tells).
 fn clear_auth_after_cleanups(
     client: ConvexClient,
-    generation: Rc<Cell<u64>>,
     clearing: Rc<Cell<bool>>,
     update: UseForceUpdateHandle,
-    this: u64,
 ) {
+    let epoch = client.auth_epoch();
     wasm_bindgen_futures::spawn_local(async move {
-        if generation.get() == this {
+        if client.auth_epoch() == epoch {
             client.clear_auth();
-            clearing.set(false);
-            update.force_update();
         }
+        clearing.set(false);
+        update.force_update();
     });
 }
 

@@ -215,8 +215,13 @@ where
             let subscription: Option<QuerySubscription> = match (key, value) {
                 (Some((path, _)), Some(value)) => {
                     let (cell_cb, update_cb) = (cell.clone(), update.clone());
+                    let mine = key.clone();
                     let subscribed = client.subscribe_value(path, value, move |raw| {
-                        if cell_cb.borrow_mut().offer(raw) {
+                        let mut cell = cell_cb.borrow_mut();
+                        // Between a render with new args and its effect, the old
+                        // subscription may still deliver: its results are not this query's.
+                        if cell.key == mine && cell.offer(raw) {
+                            drop(cell);
                             update_cb.force_update();
                         }
                     });
