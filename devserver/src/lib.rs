@@ -34,8 +34,9 @@ pub use engine::{Config, Engine};
 
 /// The port Convex's own local backend uses.
 pub const DEFAULT_PORT: u16 = 3210;
-/// WebSocket messages may exceed the 16 MiB argument limit a little (envelope), not more.
-const MAX_WS_MESSAGE: usize = 20 * 1024 * 1024;
+/// Frames up to twice the 16 MiB argument limit are read (so oversized arguments get Convex's
+/// FatalError); anything larger closes the socket, so memory stays bounded.
+const MAX_WS_MESSAGE: usize = 32 * 1024 * 1024;
 
 /// The issuer a devserver on `addr` uses unless told otherwise.
 pub fn default_issuer(addr: SocketAddr) -> String {

@@ -209,6 +209,25 @@ fn now_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// A call or query in `message` whose arguments exceed Convex's 16 MiB limit: a protocol
+/// violation (FatalError), as in Convex.
+fn oversized_args(message: &ClientMessage) -> Option<(String, usize)> {
+    let too_big = |udf_path: &convex_sync_types::UdfPath, args: &str| {
+        (args.len() > MAX_ARGS_BYTES).then(|| (udf_path.to_string(), args.len()))
+    };
+    match message {
+        ClientMessage::Mutation { udf_path, args, .. }
+        | ClientMessage::Action { udf_path, args, .. } => too_big(udf_path, args.get()),
+        ClientMessage::ModifyQuerySet { modifications, .. } => {
+            modifications.iter().find_map(|m| match m {
+                QuerySetModification::Add(query) => too_big(&query.udf_path, query.args.get()),
+                QuerySetModification::Remove { .. } => None,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// The single argument object of a call: args travel as a one-element array.
 fn unwrap_args(raw: &str) -> Result<Json, FnError> {
     if raw.len() > MAX_ARGS_BYTES {
@@ -294,6 +313,13 @@ impl Session {
             Ok(m) => m,
             Err(e) => return self.fatal(format!("Received Invalid JSON on websocket: {e}")).await,
         };
+        if let Some((path, size)) = oversized_args(&message) {
+            return self
+                .fatal(format!(
+                    "Arguments for {path} are too large ({size} bytes; the limit is {MAX_ARGS_BYTES} bytes)"
+                ))
+                .await;
+        }
         match message {
             ClientMessage::Connect {
                 session_id,

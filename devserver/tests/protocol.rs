@@ -472,3 +472,31 @@ async fn dev_endpoint_drops_a_sessions_socket_without_a_close_frame() {
     assert_eq!(response.status(), 200);
     assert_eq!(ws.recv_close().await, None);
 }
+
+#[tokio::test]
+async fn arguments_over_16_mib_are_a_fatal_error_and_others_are_unaffected() {
+    let server = Server::start();
+    let token = server.token("alice", "Alice").await;
+    let mut watcher = Ws::connect(&server.ws("/api/sync")).await;
+    let q = watcher.add_query("posts:list", json!({})).await;
+    watcher.recv().await;
+
+    let mut big = Ws::connect(&server.ws("/api/sync")).await;
+    big.mutation("posts:create", json!({"title": "x", "body": "y".repeat(17 * 1024 * 1024)})).await;
+    match big.recv().await {
+        ServerMessage::FatalError { error_message } => {
+            assert!(
+                error_message.starts_with("Arguments for posts:create are too large"),
+                "{error_message}"
+            )
+        }
+        other => panic!("expected FatalError, got {other:?}"),
+    }
+    assert_eq!(big.recv_close().await, None);
+
+    let (status, _) = server
+        .call("mutation", "posts:create", json!({"title": "after", "body": ""}), Some(&token))
+        .await;
+    assert_eq!(status, 200);
+    assert!(updated_value(&watcher.recv().await, q).is_some(), "the other session still updates");
+}
