@@ -27,6 +27,8 @@ use crate::{
 
 /// How often WebSocket ping frames go out (Convex: 5 s).
 const WS_PING_INTERVAL: Duration = Duration::from_secs(5);
+/// Actions one session may have running; more is overload (close 1013).
+const MAX_ACTIONS_IN_FLIGHT: usize = 256;
 /// Messages queued for the socket before the session waits for the client to read.
 const OUTGOING_BUFFER: usize = 256;
 
@@ -89,6 +91,8 @@ struct Session {
     removed: Vec<u32>,
     clock_skew: Option<i64>,
     actions: mpsc::Sender<(u32, CallOutcome)>,
+    /// Actions running for this session.
+    actions_in_flight: usize,
 }
 
 /// Serves one WebSocket until it closes.
@@ -112,6 +116,7 @@ pub async fn run(engine: Arc<Engine>, socket: WebSocket, info: ClientInfo) {
         removed: Vec::new(),
         clock_skew: None,
         actions: actions_tx,
+        actions_in_flight: 0,
     };
     let client_timeout = engine.config.client_timeout;
     let mut abort = false;
@@ -435,6 +440,13 @@ impl Session {
                 self.transition(true).await
             }
             ClientMessage::Action { request_id, udf_path, args, .. } => {
+                if self.actions_in_flight >= MAX_ACTIONS_IN_FLIGHT {
+                    // Overload: close with 1013 ("try again later"), as Convex does.
+                    tracing::warn!(session = ?self.session_id, "too many concurrent actions");
+                    self.close(1013, "TooManyConcurrentRequests").await;
+                    return Err(Stop::Closed);
+                }
+                self.actions_in_flight += 1;
                 self.revalidate_identity().await?;
                 let path = udf_path.to_string();
                 let engine = self.engine.clone();
@@ -502,6 +514,7 @@ impl Session {
     }
 
     async fn action_done(&mut self, request_id: u32, outcome: CallOutcome) -> Flow {
+        self.actions_in_flight = self.actions_in_flight.saturating_sub(1);
         let message = ServerMessage::ActionResponse {
             request_id,
             success: outcome.result.is_ok(),
