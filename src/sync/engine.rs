@@ -1457,13 +1457,17 @@ impl SyncEngine {
     fn check_caught_up(&mut self) {
         let Some(waiting) = &self.catching_up else { return };
         let requests_done = waiting.iter().all(|id| !self.requests.contains_key(id));
+        // Queries added but not yet sent cannot have results; they do not hold the reset back.
+        let unsent: HashSet<QueryId> = self
+            .pending_mods
+            .iter()
+            .filter_map(|m| match m {
+                QuerySetModification::Add { query_id, .. } => Some(*query_id),
+                QuerySetModification::Remove { .. } => None,
+            })
+            .collect();
         let queries_fresh = self.stale.is_empty()
-            && self.queries.keys().all(|id| {
-                self.remote.contains_key(id)
-                || self.pending_mods.iter().any(
-                    |m| matches!(m, QuerySetModification::Add { query_id, .. } if query_id == id),
-                )
-            });
+            && self.queries.keys().all(|id| self.remote.contains_key(id) || unsent.contains(id));
         let auth_settled = !matches!(self.auth, Auth::Fetching { .. } | Auth::Confirming { .. });
         if requests_done && queries_fresh && auth_settled && self.session_started {
             self.catching_up = None;
