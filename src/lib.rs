@@ -18,3 +18,8 @@ pub mod value;
 pub use clerk::ConvexProviderWithClerk;
 #[cfg(target_arch = "wasm32")]
 pub use hooks::*;
+
+/// The README's Rust examples, compiled as doctests (for the browser target, where they run).
+#[cfg(all(doctest, target_arch = "wasm32"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
