@@ -204,35 +204,26 @@ pub(crate) fn new_instance(
     super::bindings::construct(&class, &args).map_err(error)
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function yc_spa_router(replace) {
+  return (to) => {
+    const url = new URL(to, window.location.href);
+    if (url.origin !== window.location.origin) { window.location.assign(url.href); return; }
+    const path = url.pathname + url.search + url.hash;
+    if (replace) { window.history.replaceState(null, '', path); } else { window.history.pushState(null, '', path); }
+    window.dispatchEvent(new PopStateEvent('popstate', { state: null }));
+  };
+}
+"#)]
+extern "C" {
+    /// A `(to) => void` navigating inside the single-page app (a JS module function: no
+    /// `eval`, so a Content-Security-Policy without `unsafe-eval` is fine).
+    fn yc_spa_router(replace: bool) -> JsValue;
+}
+
 /// `routerPush` / `routerReplace` for `Clerk.load`: same-origin navigation through the
 /// History API plus a `popstate` event (which yew-router follows), so Clerk never reloads a
-/// single-page app; other origins load normally. Plain Rust closures (no `new Function`, so a
-/// Content-Security-Policy without `unsafe-eval` is fine); they live as long as the page.
+/// single-page app; other origins load normally.
 pub(crate) fn spa_navigation() -> (JsValue, JsValue) {
-    fn navigate(to: &str, replace: bool) {
-        let Some(window) = web_sys::window() else { return };
-        let here = window.location().href().unwrap_or_default();
-        let Ok(url) = web_sys::Url::new_with_base(to, &here) else { return };
-        let same_origin = window.location().origin().map(|o| o == url.origin()).unwrap_or(false);
-        if !same_origin {
-            let _ = window.location().assign(&url.href());
-            return;
-        }
-        let path = format!("{}{}{}", url.pathname(), url.search(), url.hash());
-        if let Ok(history) = window.history() {
-            let _ = if replace {
-                history.replace_state_with_url(&JsValue::NULL, "", Some(&path))
-            } else {
-                history.push_state_with_url(&JsValue::NULL, "", Some(&path))
-            };
-        }
-        if let Ok(event) = web_sys::PopStateEvent::new("popstate") {
-            let _ = window.dispatch_event(&event);
-        }
-    }
-    let push =
-        wasm_bindgen::closure::Closure::<dyn Fn(String)>::new(|to: String| navigate(&to, false));
-    let replace =
-        wasm_bindgen::closure::Closure::<dyn Fn(String)>::new(|to: String| navigate(&to, true));
-    (push.into_js_value(), replace.into_js_value())
+    (yc_spa_router(false), yc_spa_router(true))
 }
