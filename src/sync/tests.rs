@@ -145,34 +145,30 @@ fn updated(query: QueryId, value: Json) -> Json {
     json!({"type": "QueryUpdated", "queryId": query, "value": value, "logLines": [], "journal": null})
 }
 
+/// The events of one kind, as `pick` maps them.
+fn pick<T>(events: &[Event], pick: impl Fn(&Event) -> Option<T>) -> Vec<T> {
+    events.iter().filter_map(pick).collect()
+}
+
 fn changed(events: &[Event]) -> Vec<QueryId> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::QueryChanged { query } => Some(*query),
-            _ => None,
-        })
-        .collect()
+    pick(events, |e| match e {
+        Event::QueryChanged { query } => Some(*query),
+        _ => None,
+    })
 }
 
 fn mutation_done(events: &[Event]) -> Vec<(RequestId, bool)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::MutationDone { request, result } => Some((*request, result.is_ok())),
-            _ => None,
-        })
-        .collect()
+    pick(events, |e| match e {
+        Event::MutationDone { request, result } => Some((*request, result.is_ok())),
+        _ => None,
+    })
 }
 
 fn token_fetches(events: &[Event]) -> Vec<(TokenRequestId, bool)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::FetchToken { request, force_refresh } => Some((*request, *force_refresh)),
-            _ => None,
-        })
-        .collect()
+    pick(events, |e| match e {
+        Event::FetchToken { request, force_refresh } => Some((*request, *force_refresh)),
+        _ => None,
+    })
 }
 
 // ----- connection and query set -----
