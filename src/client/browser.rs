@@ -65,8 +65,12 @@ fn retire(shared: &Rc<Shared>, st: &mut State, socket: LiveSocket) {
 }
 
 struct AuthSource {
+    /// Who the tokens are for (`None`: unknown, every `set_auth` is a new identity).
+    identity: Option<String>,
     fetcher: TokenFetcher,
     on_change: Rc<dyn Fn(bool)>,
+    /// What `on_change` was last told.
+    reported: Option<bool>,
 }
 
 struct State {
@@ -193,7 +197,7 @@ impl ConvexClient {
         config.jitter_seed = seed();
         let shared = Rc::new(Shared {
             state: RefCell::new(State {
-                engine: SyncEngine::new(config, random_uuid()),
+                engine: SyncEngine::new(config, random_uuid(), now()),
                 url,
                 socket: None,
                 graveyard: Vec::new(),
@@ -244,6 +248,12 @@ impl ConvexClient {
         pump(&self.shared);
     }
 
+    /// The client's state, or [`ConvexError::Reentrant`] when it is busy: called from inside
+    /// an optimistic update (which runs within the client).
+    fn state(&self) -> Result<std::cell::RefMut<'_, State>, ConvexError> {
+        self.shared.state.try_borrow_mut().map_err(|_| ConvexError::Reentrant)
+    }
+
     /// Subscribes to a query; `on_update` runs with every new result (`None`: loading, e.g.
     /// an optimistic update cleared it). Subscriptions to the same function and args share
     /// one server query. Dropping the returned handle unsubscribes.
@@ -266,7 +276,7 @@ impl ConvexClient {
         on_update: impl Fn(Option<QueryResult>) + 'static,
     ) -> Result<QuerySubscription, ConvexError> {
         let (listener, query) = {
-            let mut st = self.shared.state.borrow_mut();
+            let mut st = self.state()?;
             let (sub, query) = st.engine.subscribe(path, &args)?;
             let listener = st.next_listener;
             st.next_listener += 1;
@@ -342,7 +352,7 @@ impl ConvexClient {
     ) -> Result<T, ConvexError> {
         let args = to_args(args)?;
         let rx = {
-            let mut st = self.shared.state.borrow_mut();
+            let mut st = self.state()?;
             let id = st.engine.mutation(path, &args, update, now())?;
             let (tx, rx) = oneshot::channel();
             st.mutations.insert(id, tx);
@@ -361,7 +371,7 @@ impl ConvexClient {
     ) -> Result<T, ConvexError> {
         let args = to_args(args)?;
         let rx = {
-            let mut st = self.shared.state.borrow_mut();
+            let mut st = self.state()?;
             let id = st.engine.action(path, &args, now())?;
             let (tx, rx) = oneshot::channel();
             st.actions.insert(id, tx);
@@ -373,31 +383,92 @@ impl ConvexClient {
 
     /// Authenticates with tokens from `fetch_token(force_refresh)` (`None`: no token), which
     /// is called again before each token expires. `on_change(true)` runs when the server
-    /// accepts a token, `on_change(false)` when auth ends.
+    /// accepts a token, `on_change(false)` when auth ends. Every call is a new identity (a
+    /// sign-in, or another user): results read as loading until the server re-ran them as it,
+    /// and requests not yet sent as the previous identity fail with
+    /// [`ConvexError::IdentityChanged`]. To replace the fetcher of the same user (a new
+    /// closure, a new session object) without any of that, use
+    /// [`ConvexClient::set_auth_for`].
+    ///
+    /// # Panics
+    /// When called from inside an optimistic update.
     pub fn set_auth<F, Fut>(&self, fetch_token: F, on_change: impl Fn(bool) + 'static)
     where
         F: Fn(bool) -> Fut + 'static,
         Fut: Future<Output = Option<String>> + 'static,
     {
+        self.set_auth_inner(
+            None,
+            Rc::new(move |force| Box::pin(fetch_token(force)) as TokenFuture),
+            Rc::new(on_change),
+        );
+    }
+
+    /// Like [`ConvexClient::set_auth`], for the identity named `identity` (a user id, or user
+    /// + session + organization: whatever decides *who* the token speaks for). When it equals
+    /// the identity already in use, only the fetcher is replaced: no token is fetched, nothing
+    /// is re-run, no result is hidden.
+    ///
+    /// # Example
+    /// ```no_run
+    /// # fn demo(client: yew_convex::client::ConvexClient, token: String) {
+    /// let t = token.clone();
+    /// client.set_auth_for("user_2abc", move |_force| std::future::ready(Some(t.clone())), |_| {});
+    /// // Later, a new closure for the same user: nothing re-runs.
+    /// client.set_auth_for("user_2abc", move |_force| std::future::ready(Some(token.clone())), |_| {});
+    /// # }
+    /// ```
+    pub fn set_auth_for<F, Fut>(
+        &self,
+        identity: &str,
+        fetch_token: F,
+        on_change: impl Fn(bool) + 'static,
+    ) where
+        F: Fn(bool) -> Fut + 'static,
+        Fut: Future<Output = Option<String>> + 'static,
+    {
+        self.set_auth_inner(
+            Some(identity.to_string()),
+            Rc::new(move |force| Box::pin(fetch_token(force)) as TokenFuture),
+            Rc::new(on_change),
+        );
+    }
+
+    fn set_auth_inner(
+        &self,
+        identity: Option<String>,
+        fetcher: TokenFetcher,
+        on_change: Rc<dyn Fn(bool)>,
+    ) {
         {
             let mut st = self.shared.state.borrow_mut();
             st.auth_epoch += 1;
-            st.auth = Some(AuthSource {
-                fetcher: Rc::new(move |force| Box::pin(fetch_token(force)) as TokenFuture),
-                on_change: Rc::new(on_change),
-            });
-            st.engine.set_auth(now());
+            let same = identity.is_some()
+                && st.auth.as_ref().is_some_and(|a| a.identity == identity)
+                && st.engine.principal() != crate::sync::Principal::Anonymous;
+            let reported = if same { st.auth.as_ref().and_then(|a| a.reported) } else { None };
+            st.auth = Some(AuthSource { identity, fetcher, on_change, reported });
+            if !same {
+                st.engine.set_auth();
+            }
         }
         self.pump();
     }
 
     /// Signs the connection out.
+    ///
+    /// # Panics
+    /// When called from inside an optimistic update.
     pub fn clear_auth(&self) {
-        {
+        let ended = {
             let mut st = self.shared.state.borrow_mut();
             st.auth_epoch += 1;
             st.engine.clear_auth();
-            st.auth = None;
+            st.auth.take().filter(|a| a.reported == Some(true)).map(|a| a.on_change)
+        };
+        // The replaced source hears that its auth ended.
+        if let Some(on_change) = ended {
+            on_change(false);
         }
         self.pump();
     }
@@ -651,8 +722,12 @@ fn open_socket(shared: &Rc<Shared>, st: &mut State, id: SocketId) {
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
         Err(e) => {
-            web_sys::console::warn_1(&format!("Convex: cannot open {url}: {e:?}").into());
-            st.engine.handle_close(id, None, now());
+            let reason = e
+                .dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .or_else(|| e.as_string())
+                .unwrap_or_else(|| format!("{e:?}"));
+            st.engine.handle_open_failed(id, &format!("{url}: {reason}"), now());
             return;
         }
     };
@@ -792,12 +867,6 @@ fn handle_event(
                 let _ = tx.send(result);
             }
         }
-        Event::AuthChanged { authenticated } => {
-            if let Some(auth) = &st.auth {
-                let on_change = auth.on_change.clone();
-                calls.push(Box::new(move || on_change(authenticated)));
-            }
-        }
         Event::ConnectionChanged => {
             let state = st.engine.connection_state();
             for (_, callback) in &st.connection_listeners {
@@ -806,6 +875,20 @@ fn handle_event(
             }
         }
         Event::AuthStateChanged => {
+            let status = st.engine.auth_status();
+            if let Some(auth) = st.auth.as_mut() {
+                let authenticated = match status {
+                    AuthStatus::Authenticated => Some(true),
+                    AuthStatus::Unauthenticated => Some(false),
+                    AuthStatus::Loading => None,
+                };
+                if authenticated.is_some() && authenticated != auth.reported {
+                    auth.reported = authenticated;
+                    let on_change = auth.on_change.clone();
+                    let value = authenticated == Some(true);
+                    calls.push(Box::new(move || on_change(value)));
+                }
+            }
             for (_, callback) in &st.auth_listeners {
                 let callback = callback.clone();
                 calls.push(Box::new(move || callback()));

@@ -113,8 +113,9 @@ impl<T: DeserializeOwned> Cell<T> {
 /// asking for the same query share one subscription and one decoded value per render.
 ///
 /// While the signed-in user changes (sign-in, sign-out, another user) the hook shows
-/// `Loading` rather than a result that belonged to the previous user; a token refresh for
-/// the same user never does (convex-js #152, convex-backend #259).
+/// `Loading` rather than a result that belonged to the previous user (the client itself never
+/// hands out another identity's result); a token refresh for the same user never does
+/// (convex-js #152, convex-backend #259).
 ///
 /// See [`use_query_skip`] to subscribe conditionally (`useQuery(fn, "skip")`).
 ///
@@ -172,7 +173,6 @@ where
     A: Serialize + 'static,
 {
     let client = use_convex();
-    let auth = use_context::<super::provider::ConvexContext>().and_then(|c| c.auth);
     let update = use_force_update();
     let cell: Rc<RefCell<Cell<T>>> =
         use_mut_ref(|| Cell { key: None, raw: None, state: QueryState::Loading });
@@ -248,9 +248,6 @@ where
 
     if let Some(e) = invalid {
         return QueryState::Failed(e);
-    }
-    if auth.is_some_and(|a| !a.identity_settled) {
-        return QueryState::Loading;
     }
     let state = cell.borrow().state.clone();
     state

@@ -21,6 +21,18 @@ pub enum ConvexError {
     /// idempotent); retry it yourself if that is safe.
     #[error("Connection lost while action was in flight")]
     ConnectionLost,
+    /// The signed-in identity changed (a sign-out, another user) before the server had this
+    /// request: it was not sent (or not re-sent after a dropped socket) so that it never runs
+    /// as somebody else. A mutation sent on a socket that dropped before its answer may or may
+    /// not have run as the previous identity.
+    #[error("the signed-in user changed before the server received this request; it was not run as the new user")]
+    IdentityChanged,
+    /// The client was called from inside its own callback where that is not allowed (e.g. from
+    /// an optimistic update, which may only edit the `LocalStore` it is given).
+    #[error(
+        "the Convex client cannot be called from inside an optimistic update or while it is busy"
+    )]
+    Reentrant,
     /// The arguments cannot be sent (e.g. not an object, or a `$`-prefixed field name).
     #[error("invalid arguments: {0}")]
     InvalidArgs(ValueError),

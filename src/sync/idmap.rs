@@ -2,28 +2,26 @@
 //! order (so inserts are pushes) and the maps are small. One generic `Vec` instead of a
 //! `BTreeMap` instantiation per value type (each ~5 KB of wasm).
 
+use super::ids::DenseId;
+
 /// Ids to values, in id order.
 #[derive(Debug, Clone)]
-pub(crate) struct IdMap<V> {
-    entries: Vec<(u32, V)>,
+pub(crate) struct IdMap<K, V> {
+    entries: Vec<(K, V)>,
 }
 
-impl<V> Default for IdMap<V> {
+impl<K, V> Default for IdMap<K, V> {
     fn default() -> Self {
         Self { entries: Vec::new() }
     }
 }
 
-impl<V> IdMap<V> {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    fn find(&self, id: &u32) -> Result<usize, usize> {
+impl<K: DenseId, V> IdMap<K, V> {
+    fn find(&self, id: &K) -> Result<usize, usize> {
         self.entries.binary_search_by_key(id, |(k, _)| *k)
     }
 
-    pub(crate) fn insert(&mut self, id: u32, value: V) -> Option<V> {
+    pub(crate) fn insert(&mut self, id: K, value: V) -> Option<V> {
         if self.entries.last().is_none_or(|(last, _)| *last < id) {
             self.entries.push((id, value));
             return None;
@@ -37,19 +35,19 @@ impl<V> IdMap<V> {
         }
     }
 
-    pub(crate) fn get(&self, id: &u32) -> Option<&V> {
+    pub(crate) fn get(&self, id: &K) -> Option<&V> {
         self.find(id).ok().map(|i| &self.entries[i].1)
     }
 
-    pub(crate) fn get_mut(&mut self, id: &u32) -> Option<&mut V> {
+    pub(crate) fn get_mut(&mut self, id: &K) -> Option<&mut V> {
         self.find(id).ok().map(|i| &mut self.entries[i].1)
     }
 
-    pub(crate) fn contains_key(&self, id: &u32) -> bool {
+    pub(crate) fn contains_key(&self, id: &K) -> bool {
         self.find(id).is_ok()
     }
 
-    pub(crate) fn remove(&mut self, id: &u32) -> Option<V> {
+    pub(crate) fn remove(&mut self, id: &K) -> Option<V> {
         self.find(id).ok().map(|i| self.entries.remove(i).1)
     }
 
@@ -57,11 +55,11 @@ impl<V> IdMap<V> {
         self.entries.is_empty()
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u32, &V)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &u32> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
         self.entries.iter().map(|(k, _)| k)
     }
 
@@ -74,24 +72,30 @@ impl<V> IdMap<V> {
     }
 }
 
-impl<V> IntoIterator for IdMap<V> {
-    type Item = (u32, V);
-    type IntoIter = std::vec::IntoIter<(u32, V)>;
+impl<K, V> IntoIterator for IdMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
 }
 
 /// A set of ids in id order (the ids a Transition changed): a sorted `Vec`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct IdSet(Vec<u32>);
+#[derive(Debug, Clone)]
+pub(crate) struct IdSet<K>(Vec<K>);
 
-impl IdSet {
+impl<K> Default for IdSet<K> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<K: DenseId> IdSet<K> {
     pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub(crate) fn insert(&mut self, id: u32) -> bool {
+    pub(crate) fn insert(&mut self, id: K) -> bool {
         match self.0.binary_search(&id) {
             Ok(_) => false,
             Err(i) => {
@@ -102,9 +106,9 @@ impl IdSet {
     }
 }
 
-impl IntoIterator for IdSet {
-    type Item = u32;
-    type IntoIter = std::vec::IntoIter<u32>;
+impl<K> IntoIterator for IdSet<K> {
+    type Item = K;
+    type IntoIter = std::vec::IntoIter<K>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }

@@ -8,7 +8,7 @@ use std::{
     sync::Arc,
 };
 
-use super::protocol::QueryId;
+use super::ids::QueryId;
 use crate::value::Value;
 
 /// An optimistic update: edits the local store as the mutation is expected to edit the

@@ -11,10 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::value::{decode_ts, encode_ts, Value};
 
-/// A query's id within one client's query set. Ids are never reused.
-pub type QueryId = u32;
-/// A mutation's or action's id within one client (session). Ids are never reused.
-pub type RequestId = u32;
+pub use super::ids::{QueryId, RequestId};
 
 /// The server's state version: query set, identity and timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

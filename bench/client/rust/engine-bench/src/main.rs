@@ -30,7 +30,11 @@ struct Bench {
 impl Bench {
     fn new(n: u32) -> Bench {
         let mut engine =
-            SyncEngine::new(SyncConfig::default(), "0b5c2a4e-0000-4000-8000-000000000000".into());
+            SyncEngine::new(
+            SyncConfig::default(),
+            "0b5c2a4e-0000-4000-8000-000000000000".into(),
+            Duration::ZERO,
+        );
         let socket = loop {
             match engine.poll_event() {
                 Some(Event::OpenSocket { socket }) => break socket,

@@ -166,7 +166,11 @@ thread_local! {
 #[wasm_bindgen]
 pub fn engine_setup(n: u32) -> Result<(), JsValue> {
     let mut engine =
-        SyncEngine::new(SyncConfig::default(), "0b5c2a4e-0000-4000-8000-000000000000".into());
+        SyncEngine::new(
+            SyncConfig::default(),
+            "0b5c2a4e-0000-4000-8000-000000000000".into(),
+            Duration::ZERO,
+        );
     let socket = loop {
         match engine.poll_event() {
             Some(Event::OpenSocket { socket }) => break socket,
