@@ -278,3 +278,76 @@ async fn remounting_the_provider_on_the_same_client_keeps_the_user_signed_in() {
     wait_until("signed out", WAIT, || app.text("auth") == "unauthenticated").await;
     app.unmount();
 }
+
+#[derive(Properties, PartialEq)]
+struct UrlAppProps {
+    sign_in_url: Option<AttrValue>,
+}
+
+#[function_component]
+fn ShowSignInUrl() -> Html {
+    let clerk = yew_convex::clerk::use_clerk();
+    let text = match (clerk.is_loaded(), clerk.sign_in_url()) {
+        (false, _) => "loading".to_string(),
+        (true, url) => format!("url:{}", url.unwrap_or("none")),
+    };
+    html! { <p id="url">{ text }</p> }
+}
+
+#[function_component]
+fn UrlApp(props: &UrlAppProps) -> Html {
+    html! {
+        <ClerkProvider publishable_key={KEY} proxy_url={Some(AttrValue::from(proxy()))} with_ui={false} sign_in_url={props.sign_in_url.clone()}>
+            <ShowSignInUrl />
+        </ClerkProvider>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn changing_sign_in_url_updates_the_handle_without_loading_clerk_again() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let mut handle = yew::Renderer::<UrlApp>::with_root_and_props(
+        root.clone(),
+        UrlAppProps { sign_in_url: Some("/a".into()) },
+    )
+    .render();
+    let text = || {
+        root.query_selector("#url")
+            .ok()
+            .flatten()
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    };
+    wait_until("clerk has loaded", WAIT, || text() == "url:/a").await;
+
+    // Count the instance's `load` calls from now on.
+    let count = js_sys::Function::new_no_args(
+        "const c = window.Clerk; window.__ycLoads = 0; const load = c.load; \
+         c.load = function (...a) { window.__ycLoads += 1; return load.apply(this, a); }; \
+         window.__ycRestoreLoad = () => { c.load = load; };",
+    );
+    count.call0(&wasm_bindgen::JsValue::NULL).unwrap();
+    let loads = || {
+        js_sys::Reflect::get(&web_sys::window().unwrap(), &"__ycLoads".into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(-1.0)
+    };
+
+    handle.update(UrlAppProps { sign_in_url: Some("/b".into()) });
+    wait_until("the new sign-in URL", WAIT, || text() == "url:/b").await;
+    handle.update(UrlAppProps { sign_in_url: None });
+    wait_until("no sign-in URL", WAIT, || text() == "url:none").await;
+    sleep(300).await;
+    assert_eq!(loads(), 0.0, "clerk.load() must not run again");
+    assert_eq!(text(), "url:none");
+
+    let restore = js_sys::Reflect::get(&web_sys::window().unwrap(), &"__ycRestoreLoad".into())
+        .unwrap()
+        .unchecked_into::<js_sys::Function>();
+    restore.call0(&wasm_bindgen::JsValue::NULL).unwrap();
+    handle.destroy();
+    root.remove();
+}

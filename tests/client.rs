@@ -177,6 +177,37 @@ async fn http_client_maps_outcomes_and_errors() {
     assert!(pos(&b) < pos(&a), "newest first: the second ran after the first");
 }
 
+/// Polls `future` once (it starts, and stays pending).
+fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let _ = future.poll(&mut cx);
+}
+
+#[wasm_bindgen_test]
+async fn http_mutations_dropped_by_their_caller_keep_the_queue_in_order() {
+    let http = ConvexHttpClient::new(CONVEX_URL).expect("http client");
+    http.set_auth(Some(token("dave", "Dave", 600).await));
+    let (a, b, c) = (unique("sent-then-dropped"), unique("dropped-in-queue"), unique("next"));
+    let (args_a, args_b) = (json!({"title": a, "body": ""}), json!({"title": b, "body": ""}));
+    // A is sent, then its caller drops it while the request may still be in flight.
+    let mut first = Box::pin(http.mutation::<_, String>("posts:create", &args_a));
+    poll_once(first.as_mut());
+    support::sleep(1).await;
+    drop(first);
+    // B is dropped while it waits for A: it is never sent.
+    let mut second = Box::pin(http.mutation::<_, String>("posts:create", &args_b));
+    poll_once(second.as_mut());
+    drop(second);
+    // C starts only once A's request has finished.
+    let _: String =
+        http.mutation("posts:create", &json!({"title": c, "body": ""})).await.expect("c");
+    let list: Vec<Post> = http.query("posts:list", &json!({})).await.expect("list");
+    let pos = |title: &str| list.iter().position(|p| p.title == title);
+    assert!(pos(&b).is_none(), "a mutation dropped before its turn is never sent");
+    let (pos_a, pos_c) = (pos(&a).expect("A ran"), pos(&c).expect("C ran"));
+    assert!(pos_c < pos_a, "newest first: C ran after A");
+}
+
 async fn futures_join<A: std::future::Future, B: std::future::Future>(
     a: A,
     b: B,
@@ -205,8 +236,30 @@ async fn futures_join<A: std::future::Future, B: std::future::Future>(
     (ra.expect("a"), rb.expect("b"))
 }
 
+/// Records the text of every WebSocket frame the page sends (`window.__ycSent`).
+fn install_send_spy() {
+    let install = js_sys::Function::new_no_args(
+        "if (!window.__ycSent) { window.__ycSent = []; const send = WebSocket.prototype.send; \
+         WebSocket.prototype.send = function (d) { window.__ycSent.push(String(d)); return send.call(this, d); }; }",
+    );
+    install.call0(&wasm_bindgen::JsValue::NULL).expect("spy");
+}
+
+/// The Mutation frames sent so far whose text contains `needle`.
+fn sent_mutations_with(needle: &str) -> usize {
+    let sent = js_sys::Reflect::get(&web_sys::window().expect("window"), &"__ycSent".into())
+        .expect("spy installed");
+    js_sys::Array::from(&sent)
+        .iter()
+        .filter_map(|v| v.as_string())
+        .filter_map(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .filter(|m| m["type"] == "Mutation" && m.to_string().contains(needle))
+        .count()
+}
+
 #[wasm_bindgen_test]
 async fn a_dropped_socket_reconnects_without_losing_or_duplicating_mutations() {
+    install_send_spy();
     let (client, _) = signed_in("erin", "Erin").await;
     let seen: Log<Vec<String>> = Log::default();
     let log = seen.clone();
@@ -215,19 +268,51 @@ async fn a_dropped_socket_reconnects_without_losing_or_duplicating_mutations() {
         .expect("subscribe");
     wait_until("the first result", WAIT, || seen.len() > 0).await;
     let connections = client.connection_state().connection_count;
+    let session = client.session_id();
 
-    // Send a mutation and drop the socket at once, before its answer can arrive.
+    // The devserver runs this session's mutations but holds their answers back.
+    post("/dev/hold_mutations", &json!({"sessionId": session, "hold": true})).await;
     let title = unique("exactly-once");
-    let args = json!({"title": title, "body": ""});
-    let pending = client.mutation::<_, String>("posts:create", &args);
-    let target = json!({"sessionId": client.session_id()});
-    let drop_it = post("/dev/drop_sessions", &target);
-    let (created, _) = futures_join(pending, drop_it).await;
-    created.expect("the mutation completes after the reconnect");
+    let outcome: Log<Result<String, String>> = Log(Default::default());
+    {
+        let (client, outcome, args) =
+            (client.clone(), outcome.clone(), json!({"title": title, "body": ""}));
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = client.mutation::<_, String>("posts:create", &args).await;
+            outcome.push(result.map_err(|e| e.to_string()));
+        });
+    }
+    // Once the mutation has committed (seen through the HTTP API), its answer is held.
+    let http = ConvexHttpClient::new(CONVEX_URL).expect("http client");
+    let start = js_sys::Date::now();
+    let committed = loop {
+        let list: Vec<Post> = http.query("posts:list", &json!({})).await.expect("list");
+        if let Some(post) = list.into_iter().find(|p| p.title == title) {
+            break post.id;
+        }
+        assert!(js_sys::Date::now() - start < WAIT.as_millis() as f64, "the mutation never ran");
+        support::sleep(20).await;
+    };
+    assert_eq!(outcome.len(), 0, "unanswered while held");
+    assert_eq!(sent_mutations_with(&title), 1);
+
+    // The socket goes while the mutation is unanswered: its held answer is lost with it.
+    post("/dev/drop_sessions", &json!({"sessionId": session})).await;
     wait_until("reconnected", WAIT, || client.connection_state().connection_count > connections)
         .await;
+    post("/dev/hold_mutations", &json!({"sessionId": session, "hold": false})).await;
+    // The client re-sends it on the new socket; the devserver's deduplication by (sessionId,
+    // requestId) answers with the recorded result instead of running it again.
+    wait_until("the mutation resolved", WAIT, || outcome.len() > 0).await;
+    assert_eq!(
+        outcome.all(),
+        vec![Ok(committed.clone())],
+        "resolved once, with the first run's id"
+    );
+    assert_eq!(sent_mutations_with(&title), 2, "sent, then re-sent after the reconnect");
     let list: Vec<Post> = client.query("posts:list", &json!({})).await.expect("list");
     assert_eq!(list.iter().filter(|p| p.title == title).count(), 1, "exactly once");
+    assert!(seen.last().is_some_and(|t| t.contains(&title)));
     // The subscription keeps working on the new socket.
     let again = unique("after");
     let _: String = client
@@ -235,4 +320,5 @@ async fn a_dropped_socket_reconnects_without_losing_or_duplicating_mutations() {
         .await
         .expect("create");
     assert!(seen.last().is_some_and(|t| t.contains(&again)));
+    assert_eq!(outcome.len(), 1, "resolved exactly once");
 }

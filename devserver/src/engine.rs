@@ -6,7 +6,7 @@
 //! Sessions learn of commits through a `watch` channel carrying the newest commit timestamp.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::PathBuf,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
@@ -110,6 +110,13 @@ impl CallOutcome {
     }
 }
 
+/// Dev-only: the sessions whose mutation answers are held back (`/dev/hold_mutations`).
+#[derive(Default)]
+struct Holds {
+    everyone: bool,
+    sessions: HashSet<String>,
+}
+
 struct State {
     store: Store,
     cache: HashMap<QueryKey, Arc<QueryOutcome>>,
@@ -120,6 +127,9 @@ pub struct Engine {
     state: Mutex<State>,
     commits: watch::Sender<u64>,
     drops: broadcast::Sender<Option<String>>,
+    holds: Mutex<Holds>,
+    /// Bumped at every change of `holds`.
+    hold_changes: watch::Sender<u64>,
     pub auth: Auth,
     pub config: Config,
 }
@@ -157,10 +167,13 @@ impl Engine {
         )?;
         let (commits, _) = watch::channel(store.ts());
         let (drops, _) = broadcast::channel(16);
+        let (hold_changes, _) = watch::channel(0);
         Ok(Arc::new(Self {
             state: Mutex::new(State { store, cache: HashMap::new() }),
             commits,
             drops,
+            holds: Mutex::new(Holds::default()),
+            hold_changes,
             auth,
             config,
         }))
@@ -185,6 +198,40 @@ impl Engine {
     /// Dev-only: drops the sockets of `session` (or of every session), without a close frame.
     pub fn drop_sessions(&self, session: Option<String>) -> usize {
         self.drops.send(session).unwrap_or(0)
+    }
+
+    /// Dev-only: starts (`hold`) or ends holding back the answers to WebSocket mutations of
+    /// `session` (None: of every session; ending it for None ends every hold). A held mutation
+    /// still runs and commits; its MutationResponse, and everything its session would send after
+    /// it, wait until the hold ends (and are lost if the socket goes first), so the client sees
+    /// an executed mutation whose answer never came. Returns the number of listening sessions.
+    pub fn hold_mutations(&self, session: Option<String>, hold: bool) -> usize {
+        {
+            let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+            match (session, hold) {
+                (None, true) => holds.everyone = true,
+                (None, false) => *holds = Holds::default(),
+                (Some(s), true) => {
+                    holds.sessions.insert(s);
+                }
+                (Some(s), false) => {
+                    holds.sessions.remove(&s);
+                }
+            }
+        }
+        self.hold_changes.send_modify(|n| *n += 1);
+        self.hold_changes.receiver_count()
+    }
+
+    /// Dev-only: whether answers to `session`'s mutations are held back now.
+    pub fn mutations_held(&self, session: Option<&str>) -> bool {
+        let holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+        holds.everyone || session.is_some_and(|s| holds.sessions.contains(s))
+    }
+
+    /// Dev-only: notified whenever a hold starts or ends.
+    pub fn subscribe_holds(&self) -> watch::Receiver<u64> {
+        self.hold_changes.subscribe()
     }
 
     /// Runs (or reuses) the queries `keys` against one snapshot; returns its timestamp and the

@@ -1,5 +1,6 @@
 //! The HTTP API (`POST /api/query`, `/api/mutation`, `/api/action`), the identity provider's
-//! well-known documents, and the dev-only endpoints (`/dev/token`, `/dev/drop_sessions`).
+//! well-known documents, and the dev-only endpoints (`/dev/token`, `/dev/drop_sessions`,
+//! `/dev/hold_mutations`).
 //!
 //! Function outcomes are HTTP 200 with `{status: "success" | "error", …}` as the real backend
 //! answers; everything else is `{code, message}` with a 4xx status.
@@ -286,6 +287,31 @@ pub async fn dev_drop_sessions(State(engine): State<Arc<Engine>>, body: Bytes) -
         .ok()
         .and_then(|v| v.get("sessionId").and_then(Json::as_str).map(str::to_string));
     let listeners = engine.drop_sessions(session);
+    AxumJson(json!({ "notified": listeners })).into_response()
+}
+
+/// `POST /dev/hold_mutations {sessionId?, hold}` (dev only): while `hold` is true, WebSocket
+/// mutations of that session (of every session without `sessionId`) still run and commit, but
+/// their answers, and everything the session sends after one, are held back until a call with
+/// `hold: false` (without `sessionId`: ends every hold). A socket dropped meanwhile loses what
+/// was held, so the client must re-send, and deduplication by (sessionId, requestId) answers it.
+pub async fn dev_hold_mutations(State(engine): State<Arc<Engine>>, body: Bytes) -> Response {
+    let request = match serde_json::from_slice::<Json>(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return ApiError::new(
+                400,
+                "BadJsonBody",
+                format!("Failed to parse the request body as JSON: {e}"),
+            )
+            .into_response()
+        }
+    };
+    let Some(hold) = request.get("hold").and_then(Json::as_bool) else {
+        return ApiError::new(400, "BadRequest", "`hold` must be true or false").into_response();
+    };
+    let session = request.get("sessionId").and_then(Json::as_str).map(str::to_string);
+    let listeners = engine.hold_mutations(session, hold);
     AxumJson(json!({ "notified": listeners })).into_response()
 }
 

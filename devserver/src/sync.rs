@@ -93,6 +93,9 @@ struct Session {
     actions: mpsc::Sender<(u32, CallOutcome)>,
     /// Actions running for this session.
     actions_in_flight: usize,
+    /// Dev-only (`/dev/hold_mutations`): while `Some`, a mutation's answer and everything sent
+    /// after it wait here, in order, until the hold ends.
+    held: std::sync::Mutex<Option<Vec<String>>>,
 }
 
 /// Serves one WebSocket until it closes.
@@ -103,6 +106,7 @@ pub async fn run(engine: Arc<Engine>, socket: WebSocket, info: ClientInfo) {
     let (actions_tx, mut actions_rx) = mpsc::channel(64);
     let mut commits = engine.subscribe_commits();
     let mut drops = engine.subscribe_drops();
+    let mut holds = engine.subscribe_holds();
     let mut session = Session {
         engine: engine.clone(),
         out: out_tx,
@@ -117,6 +121,7 @@ pub async fn run(engine: Arc<Engine>, socket: WebSocket, info: ClientInfo) {
         clock_skew: None,
         actions: actions_tx,
         actions_in_flight: 0,
+        held: std::sync::Mutex::new(None),
     };
     let client_timeout = engine.config.client_timeout;
     let mut abort = false;
@@ -142,6 +147,10 @@ pub async fn run(engine: Arc<Engine>, socket: WebSocket, info: ClientInfo) {
                 Err(_) => Err(Stop::Closed),
             },
             Some((request_id, outcome)) = actions_rx.recv() => session.action_done(request_id, outcome).await,
+            changed = holds.changed() => match changed {
+                Ok(()) => session.release_if_unheld().await,
+                Err(_) => Err(Stop::Closed),
+            },
             dropped = drops.recv() => match dropped {
                 Ok(target) if target.is_none() || target == session.session_id => {
                     tracing::info!(session = ?session.session_id, "dropping the socket (dev endpoint)");
@@ -262,7 +271,35 @@ fn unwrap_args(raw: &str) -> Result<Json, FnError> {
 
 impl Session {
     async fn send(&self, text: String) -> Flow {
+        if let Some(held) = self.held.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            held.push(text);
+            return Ok(());
+        }
         self.out.send(Out::Text(text)).await.map_err(|_| Stop::Closed)
+    }
+
+    /// Dev-only: from now on, messages wait until the session's mutations are no longer held.
+    fn start_holding(&self) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if held.is_none() {
+            tracing::info!(session = ?self.session_id, "holding back a mutation's answer (dev endpoint)");
+            *held = Some(Vec::new());
+        }
+    }
+
+    /// Dev-only: sends what waited, in order, once the hold on this session has ended.
+    async fn release_if_unheld(&self) -> Flow {
+        if self.engine.mutations_held(self.session_id.as_deref()) {
+            return Ok(());
+        }
+        let Some(waiting) = self.held.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(());
+        };
+        tracing::info!(session = ?self.session_id, messages = waiting.len(), "releasing held messages");
+        for text in waiting {
+            self.out.send(Out::Text(text)).await.map_err(|_| Stop::Closed)?;
+        }
+        Ok(())
     }
 
     async fn send_message(&self, message: &ServerMessage<'_>) -> Flow {
@@ -436,6 +473,9 @@ impl Session {
                     log_lines: &outcome.log_lines,
                     error_data: outcome.result.as_ref().err().and_then(FnError::data),
                 };
+                if self.engine.mutations_held(self.session_id.as_deref()) {
+                    self.start_holding();
+                }
                 self.send_message(&message).await?;
                 self.transition(true).await
             }

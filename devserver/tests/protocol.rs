@@ -473,6 +473,158 @@ async fn dev_endpoint_drops_a_sessions_socket_without_a_close_frame() {
     assert_eq!(ws.recv_close().await, None);
 }
 
+/// `POST /dev/hold_mutations`.
+async fn hold_mutations(server: &Server, session: Option<String>, hold: bool) {
+    let mut body = json!({ "hold": hold });
+    if let Some(session) = session {
+        body["sessionId"] = json!(session);
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/dev/hold_mutations", server.http()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// The ids of the posts titled `title` (HTTP API).
+async fn posts_titled(server: &Server, title: &str) -> Vec<serde_json::Value> {
+    let (status, list) = server.call("query", "posts:list", json!({}), None).await;
+    assert_eq!(status, 200, "{list}");
+    let posts = list["value"].as_array().cloned().unwrap_or_default();
+    posts.into_iter().filter(|p| p["title"] == title).map(|p| p["_id"].clone()).collect()
+}
+
+/// Nothing arrives on `ws` for a while.
+async fn silent(ws: &mut Ws) {
+    let next = tokio::time::timeout(std::time::Duration::from_millis(300), ws.recv_json()).await;
+    assert!(next.is_err(), "expected no message, got {next:?}");
+}
+
+#[tokio::test]
+async fn a_held_mutation_commits_and_its_answer_waits_for_the_release_in_order() {
+    let server = Server::start();
+    let token = server.token("alice", "Alice").await;
+    let mut ws = Ws::connect(&server.ws("/api/sync")).await;
+    ws.authenticate(0, Some(&token)).await;
+    transition_parts(&ws.recv().await);
+    let q = ws.add_query("posts:list", json!({})).await;
+    transition_parts(&ws.recv().await);
+    hold_mutations(&server, None, true).await;
+    let first = ws.mutation("posts:create", json!({"title": "held 1", "body": ""})).await;
+    let second = ws.mutation("posts:create", json!({"title": "held 2", "body": ""})).await;
+    for _ in 0..100 {
+        if posts_titled(&server, "held 2").await.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(posts_titled(&server, "held 1").await.len(), 1, "it ran and committed");
+    assert_eq!(posts_titled(&server, "held 2").await.len(), 1, "it ran and committed");
+    silent(&mut ws).await;
+
+    hold_mutations(&server, None, false).await;
+    // Everything held arrives, in the order it was produced: answer, Transition, answer, …
+    let mut answers = Vec::new();
+    let mut saw_both_posts = false;
+    while answers.len() < 2 || !saw_both_posts {
+        match ws.recv().await {
+            ServerMessage::MutationResponse { request_id, result: Ok(_), ts: Some(_), .. } => {
+                answers.push(request_id)
+            }
+            m @ ServerMessage::Transition { .. } => {
+                if let Some(posts) = updated_value(&m, q) {
+                    let titles: Vec<_> =
+                        posts.as_array().unwrap().iter().map(|p| p["title"].clone()).collect();
+                    saw_both_posts =
+                        titles.contains(&json!("held 1")) && titles.contains(&json!("held 2"));
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(answers, vec![first, second]);
+
+    // Released: the next mutation is answered at once.
+    let third = ws.mutation("posts:create", json!({"title": "not held", "body": ""})).await;
+    match ws.recv().await {
+        ServerMessage::MutationResponse { request_id, .. } => assert_eq!(request_id, third),
+        other => panic!("expected the MutationResponse, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_held_answer_lost_with_its_socket_is_answered_once_after_the_resend() {
+    let server = Server::start();
+    let token = server.token("alice", "Alice").await;
+    let mut ws = Ws::connect(&server.ws("/api/sync")).await;
+    let session = ws.session;
+    ws.authenticate(0, Some(&token)).await;
+    transition_parts(&ws.recv().await);
+    let mut other = Ws::connect(&server.ws("/api/sync")).await;
+    other.authenticate(0, Some(&token)).await;
+    transition_parts(&other.recv().await);
+
+    hold_mutations(&server, Some(session.to_string()), true).await;
+    let args = json!({"title": "exactly once", "body": ""});
+    let request = ws.mutation("posts:create", args.clone()).await;
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        ids = posts_titled(&server, "exactly once").await;
+        if !ids.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(ids.len(), 1, "the mutation ran and committed");
+    silent(&mut ws).await;
+    // Other sessions are not held.
+    let mine = other.mutation("posts:create", json!({"title": "other", "body": ""})).await;
+    match other.recv().await {
+        ServerMessage::MutationResponse { request_id, .. } => assert_eq!(request_id, mine),
+        m => panic!("expected the MutationResponse, got {m:?}"),
+    }
+
+    // The socket goes before the answer could: what was held is lost with it.
+    let response = reqwest::Client::new()
+        .post(format!("{}/dev/drop_sessions", server.http()))
+        .json(&json!({"sessionId": session.to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(ws.recv_close().await, None);
+
+    // The client reconnects with its session and re-sends the unanswered mutation.
+    let mut ws = Ws::connect_session(&server.ws("/api/sync"), session).await;
+    ws.authenticate(0, Some(&token)).await;
+    transition_parts(&ws.recv().await);
+    ws.send_mutation(request, "posts:create", args).await;
+    silent(&mut ws).await;
+    hold_mutations(&server, Some(session.to_string()), false).await;
+    match ws.recv().await {
+        ServerMessage::MutationResponse { request_id, result: Ok(id), ts: Some(_), .. } => {
+            assert_eq!(request_id, request);
+            assert_eq!(id.0, ids[0], "the recorded result of the first run");
+        }
+        m => panic!("expected the MutationResponse, got {m:?}"),
+    }
+    assert_eq!(posts_titled(&server, "exactly once").await.len(), 1, "deduplicated");
+}
+
+#[tokio::test]
+async fn hold_mutations_needs_a_hold_flag() {
+    let server = Server::start();
+    let response = reqwest::Client::new()
+        .post(format!("{}/dev/hold_mutations", server.http()))
+        .json(&json!({"sessionId": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
 #[tokio::test]
 async fn arguments_over_16_mib_are_a_fatal_error_and_others_are_unaffected() {
     let server = Server::start();

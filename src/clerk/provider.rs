@@ -170,6 +170,7 @@ pub struct ClerkProviderProps {
     #[prop_or(true)]
     pub with_ui: bool,
     /// The app's sign-in route, for [`crate::clerk::SignInButton`] without the prebuilt UI.
+    /// Changing it only updates the handle (clerk-js is not loaded again).
     #[prop_or_default]
     pub sign_in_url: Option<AttrValue>,
     /// Create a new Clerk instance even if the page already has one (`window.Clerk`).
@@ -202,6 +203,8 @@ pub struct ClerkProviderProps {
 /// ```
 #[function_component]
 pub fn ClerkProvider(props: &ClerkProviderProps) -> Html {
+    // What loading produced and what clerk-js reports; `sign_in_url` is added at render, so
+    // that changing it never reloads.
     let context = use_state(ClerkContext::default);
     let listener: Rc<RefCell<Option<Listener>>> = use_mut_ref(|| None);
     {
@@ -212,18 +215,11 @@ pub fn ClerkProvider(props: &ClerkProviderProps) -> Html {
             props.proxy_url.clone(),
             props.script_base.clone(),
             props.with_ui,
-            props.sign_in_url.clone(),
             props.new_instance,
         );
-        use_effect_with(deps, move |(key, proxy, base, with_ui, sign_in_url, new_instance)| {
-            let (key, proxy, base, with_ui, sign_in_url, new_instance) = (
-                key.clone(),
-                proxy.clone(),
-                base.clone(),
-                *with_ui,
-                sign_in_url.clone(),
-                *new_instance,
-            );
+        use_effect_with(deps, move |(key, proxy, base, with_ui, new_instance)| {
+            let (key, proxy, base, with_ui, new_instance) =
+                (key.clone(), proxy.clone(), base.clone(), *with_ui, *new_instance);
             let alive = Rc::new(std::cell::Cell::new(true));
             let still = alive.clone();
             let slot = listener.clone();
@@ -239,7 +235,8 @@ pub fn ClerkProvider(props: &ClerkProviderProps) -> Html {
                         context.set(ClerkContext { error: Some(error), ..Default::default() });
                     }
                     Ok((clerk, ui)) => {
-                        let handle = ClerkHandle { clerk: Some(clerk.clone()), ui, sign_in_url };
+                        let handle =
+                            ClerkHandle { clerk: Some(clerk.clone()), ui, sign_in_url: None };
                         let current = Rc::new(RefCell::new(Rc::new(bridge::snapshot(&clerk))));
                         context.set(ClerkContext {
                             handle: handle.clone(),
@@ -277,8 +274,10 @@ pub fn ClerkProvider(props: &ClerkProviderProps) -> Html {
             }
         });
     }
+    let mut shared = (*context).clone();
+    shared.handle.sign_in_url = props.sign_in_url.clone();
     html! {
-        <ContextProvider<ClerkContext> context={(*context).clone()}>
+        <ContextProvider<ClerkContext> context={shared}>
             { props.children.clone() }
         </ContextProvider<ClerkContext>>
     }

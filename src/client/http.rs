@@ -16,7 +16,7 @@ use crate::{
 /// A client for Convex's HTTP API.
 ///
 /// Mutations run one at a time, in the order they were called (as the JavaScript client's
-/// queue does); queries and actions run concurrently. Function errors (HTTP 200 or 560 with
+/// queue does; see [`ConvexHttpClient::mutation`]); queries and actions run concurrently. Function errors (HTTP 200 or 560 with
 /// `status: "error"`) become [`ConvexError::Function`], with ConvexError data; other failures
 /// become [`ConvexError::Http`] with the backend's error code.
 ///
@@ -32,7 +32,8 @@ use crate::{
 pub struct ConvexHttpClient {
     url: String,
     auth: Rc<RefCell<Option<String>>>,
-    /// Completion of the last queued mutation.
+    /// Completion of the last queued mutation: its sender is dropped once that mutation's
+    /// request has finished (or was never sent).
     last_mutation: Rc<RefCell<Option<oneshot::Receiver<()>>>>,
 }
 
@@ -76,23 +77,39 @@ impl ConvexHttpClient {
         self.call("query", path, args).await
     }
 
-    /// Runs a mutation, after every mutation called before it has finished.
+    /// Runs a mutation, after every mutation queued before it has finished.
+    ///
+    /// The queue: the returned future takes its place in the queue when first polled (for
+    /// `client.mutation(..).await`, when called). The request is sent by a task of its own
+    /// (`spawn_local`) once the previous mutation's request has finished, and the next mutation
+    /// starts only when this request has finished: answered, or failed. Dropping the returned
+    /// future cannot cancel a request already sent (the server may run it), so it does not
+    /// shorten the wait of the next one; it only discards the result. A mutation whose future
+    /// is dropped before its turn comes is never sent.
     pub async fn mutation<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         path: &str,
         args: &A,
     ) -> Result<T, ConvexError> {
+        let body = request_body(path, args)?;
         let (done, finished) = oneshot::channel::<()>();
         let previous = self.last_mutation.borrow_mut().replace(finished);
-        let mut turn = Turn { previous, done: Some(done) };
-        if let Some(previous) = turn.previous.as_mut() {
-            // Canceled (the previous one finished and dropped its sender) is the signal too.
-            let _ = previous.await;
-        }
-        turn.previous = None;
-        let result = self.call("mutation", path, args).await;
-        drop(turn);
-        result
+        let (reply, answer) = oneshot::channel();
+        let (client, path) = (self.clone(), path.to_string());
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(previous) = previous {
+                // Canceled (the previous one finished and dropped its sender) is the signal.
+                let _ = previous.await;
+            }
+            if !reply.is_canceled() {
+                let result = client.send("mutation", &path, body).await;
+                let _ = reply.send(result);
+            }
+            // Only now (the request has finished, or was never sent) may the next one start.
+            drop(done);
+        });
+        let value = answer.await.map_err(|_| ConvexError::Closed)??;
+        from_value(value).map_err(ConvexError::Decode)
     }
 
     /// Runs an action.
@@ -110,13 +127,13 @@ impl ConvexHttpClient {
         path: &str,
         args: &A,
     ) -> Result<T, ConvexError> {
-        let args = to_value(args).map_err(ConvexError::InvalidArgs)?;
-        let args_json = crate::value::encode_args(&args).map_err(ConvexError::InvalidArgs)?;
-        let body = format!(
-            r#"{{"path":{},"format":"convex_encoded_json","args":{}}}"#,
-            serde_json::Value::String(path.to_string()),
-            args_json
-        );
+        let body = request_body(path, args)?;
+        let value = self.send(kind, path, body).await?;
+        from_value(value).map_err(ConvexError::Decode)
+    }
+
+    /// POSTs `body` to `/api/<kind>`; the function's return value, or the error.
+    async fn send(&self, kind: &str, path: &str, body: String) -> Result<Value, ConvexError> {
         let mut request = Request::post(&format!("{}/api/{kind}", self.url))
             .header("Content-Type", "application/json")
             .header("Convex-Client", &format!("npm-{}", super::url::PROTOCOL_CLIENT_VERSION));
@@ -140,9 +157,7 @@ impl ConvexHttpClient {
             );
         }
         match (reply.status.as_deref(), status) {
-            (Some("success"), 200) => {
-                from_value(reply.value.unwrap_or(Value::Null)).map_err(ConvexError::Decode)
-            }
+            (Some("success"), 200) => Ok(reply.value.unwrap_or(Value::Null)),
             (Some("error"), 200 | 560) => Err(ConvexError::Function {
                 message: reply.error_message.unwrap_or_default(),
                 data: reply.error_data.map(std::sync::Arc::new),
@@ -155,22 +170,15 @@ impl ConvexHttpClient {
     }
 }
 
-/// A mutation's place in the queue. If the mutation is dropped while it still waits for the
-/// one before it, the next one keeps waiting for that one (the queue stays in order).
-struct Turn {
-    previous: Option<oneshot::Receiver<()>>,
-    done: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        if let (Some(previous), Some(done)) = (self.previous.take(), self.done.take()) {
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = previous.await;
-                drop(done);
-            });
-        }
-    }
+/// The JSON body of a call: `{path, format, args}` with Convex-encoded args.
+fn request_body<A: Serialize + ?Sized>(path: &str, args: &A) -> Result<String, ConvexError> {
+    let args = to_value(args).map_err(ConvexError::InvalidArgs)?;
+    let args_json = crate::value::encode_args(&args).map_err(ConvexError::InvalidArgs)?;
+    Ok(format!(
+        r#"{{"path":{},"format":"convex_encoded_json","args":{}}}"#,
+        serde_json::Value::String(path.to_string()),
+        args_json
+    ))
 }
 
 fn kind_letter(kind: &str) -> char {
