@@ -745,6 +745,9 @@ impl SyncEngine {
         }
         self.sync_auth();
         self.flush_query_set();
+        let mut out = Vec::new();
+        self.requests.resend_committed(self.auth.principal(), &mut out);
+        self.transmit.extend(out.iter().map(ClientMessage::to_text));
         self.send_waiting();
     }
 

@@ -5,7 +5,9 @@
 //! - A mutation completes once a Transition reaches its commit timestamp (its effect is then in
 //!   every query), or at once when it fails.
 //! - A mutation unanswered when its socket drops is re-sent on the next one: the server
-//!   deduplicates it by (session id, request id), so it runs at most once.
+//!   deduplicates it by (session id, request id), so it runs at most once. One that committed
+//!   but whose effect was not yet seen is re-sent too: the server answers the duplicate with
+//!   its recorded timestamp and moves the new socket to it, so it completes.
 //! - An action in flight when its socket drops fails with [`ConvexError::ConnectionLost`]: it
 //!   is never re-sent (actions need not be idempotent).
 //! - Every request runs as the identity that was current when it was made. One that has not
@@ -142,8 +144,24 @@ impl RequestManager {
         failed
     }
 
+    /// Re-sends the mutations that committed but whose effect was not seen yet (a new socket
+    /// must reach their timestamp).
+    pub(crate) fn resend_committed(&self, principal: Principal, out: &mut Vec<ClientMessage>) {
+        for (id, r) in self.requests.iter() {
+            if matches!(r.status, RequestStatus::Committed { .. }) && r.principal == principal {
+                out.push(ClientMessage::Mutation {
+                    request_id: *id,
+                    udf_path: r.path.clone(),
+                    args: raw(&r.args_json),
+                });
+            }
+        }
+    }
+
     /// The identity changes to `principal` while the socket of `generation` is open (or none
-    /// is): requests of another identity that are not on that socket fail.
+    /// is): requests of another identity that are not on that socket fail; mutations of
+    /// another identity that already committed complete (their effect belongs to an identity
+    /// whose results are no longer shown).
     pub(crate) fn identity_changed(
         &mut self,
         principal: Principal,
@@ -156,11 +174,28 @@ impl RequestManager {
             .filter(|(_, r)| match r.status {
                 RequestStatus::NotSent => true,
                 RequestStatus::Requested { generation } => Some(generation) != open,
-                RequestStatus::Committed { .. } => false,
+                RequestStatus::Committed { .. } => true,
             })
             .map(|(id, _)| *id)
             .collect();
-        doomed.into_iter().filter_map(|id| self.fail(id, ConvexError::IdentityChanged)).collect()
+        let mut completions = Vec::new();
+        for id in doomed {
+            let Some(r) = self.requests.get(&id) else { continue };
+            if let RequestStatus::Committed { value, .. } = &r.status {
+                let value = value.clone();
+                if let Some(r) = self.requests.remove(&id) {
+                    completions.push(Completion {
+                        request: id,
+                        kind: r.kind,
+                        result: Ok(value),
+                        had_update: r.optimistic.is_some(),
+                    });
+                }
+            } else {
+                completions.extend(self.fail(id, ConvexError::IdentityChanged));
+            }
+        }
+        completions
     }
 
     /// The socket dropped: actions in flight fail, unanswered mutations wait to be re-sent.

@@ -434,17 +434,19 @@ fn reconnect_rebuilds_auth_then_queries_then_unfinished_mutations() {
     h.open();
     let sent = h.take_sent();
     let types: Vec<&str> = sent.iter().map(|m| m["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["Connect", "Authenticate", "ModifyQuerySet", "Mutation"]);
+    assert_eq!(types, ["Connect", "Authenticate", "ModifyQuerySet", "Mutation", "Mutation"]);
     assert_eq!(sent[0]["lastCloseReason"], "InternalServerError");
     assert_eq!(sent[0]["maxObservedTimestamp"], encode_ts(5));
     assert_eq!(sent[1]["baseVersion"], 0);
     assert_eq!(sent[1]["value"], token);
     assert_eq!(sent[2]["modifications"][0]["queryId"], json!(q));
     assert_eq!(
-        sent[3]["requestId"],
-        json!(unanswered),
-        "the unanswered mutation is re-sent (the server deduplicates it); the committed one is not"
+        (&sent[3]["requestId"], &sent[4]["requestId"]),
+        (&json!(m), &json!(unanswered)),
+        "unfinished mutations are re-sent, the committed-but-unseen one too: the server \
+         deduplicates them and answers with the recorded ts"
     );
+    h.deliver(json!({"type": "MutationResponse", "requestId": m, "success": true, "result": "id", "ts": encode_ts(9), "logLines": []}));
     h.transition(0, 1, 9, json!([]));
     assert!(
         mutation_done(&h.take_events()).is_empty(),
