@@ -1021,3 +1021,212 @@ fn lookup_finds_a_subscribed_querys_result() {
     assert_eq!(h.engine.lookup("posts.js:get", &obj(json!({"id": "a"}))), h.engine.query_result(q));
     assert_eq!(h.engine.lookup("posts:get", &obj(json!({"id": "b"}))), None);
 }
+
+// ----- issue 7: identity and auth regressions (each failed on the engine before the split) -----
+
+/// Alice signed in with `users:me` showing her; the socket is open at identity version 1.
+fn alice_with_me(h: &mut Harness) -> QueryId {
+    let (_, q) = h.engine.subscribe("users:me", &empty()).unwrap();
+    authenticated(h, &fake_jwt(0, 600, "alice"));
+    h.transition(1, 1, 2, json!([updated(q, json!("alice"))]));
+    assert_eq!(h.value(q), Some(json!("alice")));
+    q
+}
+
+#[test]
+fn defect_1_a_sign_out_while_offline_never_leaves_queries_loading() {
+    // Three ways to end signed out with no socket: the app signs out, a refresh finds no
+    // token, or the recovery after a refusal brings the refused token back.
+    for way in 0..3 {
+        let mut h = Harness::new();
+        let q = alice_with_me(&mut h);
+        match way {
+            0 => {
+                h.close(None);
+                h.engine.clear_auth();
+            }
+            1 => {
+                h.close(None);
+                h.advance(Duration::from_secs(590)); // the refresh comes due while offline
+                let (f, _) = *token_fetches(&h.take_events()).last().expect("a refresh");
+                h.engine.handle_token(f, None, h.now);
+            }
+            _ => {
+                h.deliver(json!({"type": "AuthError", "error": "bad", "baseVersion": 0, "authUpdateAttempted": false}));
+                let (f, _) = *token_fetches(&h.take_events()).last().expect("a recovery fetch");
+                h.engine.handle_token(f, Some(fake_jwt(0, 600, "alice")), h.now);
+            }
+        }
+        h.drain();
+        assert_eq!(h.engine.auth_status(), AuthStatus::Unauthenticated, "way {way}");
+        assert_eq!(h.value(q), None, "way {way}: alice's result is hidden");
+        h.engine.handle_online(h.now); // the network is back: reconnect now
+        h.drain();
+        h.take_sent();
+        h.open();
+        assert_eq!(h.sent_types(), ["Connect", "ModifyQuerySet"], "way {way}: no Authenticate");
+        assert!(h.engine.identity_settled(), "way {way}: a signed-out socket is settled at once");
+        h.transition(1, 0, 3, json!([updated(q, json!(null))]));
+        assert_eq!(h.value(q), Some(json!(null)), "way {way}: signed-out data, not Loading");
+    }
+}
+
+#[test]
+fn defect_2_a_user_switch_across_a_dropped_socket_never_shows_the_previous_users_result() {
+    let mut h = Harness::new();
+    let q = alice_with_me(&mut h);
+    h.engine.set_auth();
+    h.drain();
+    h.close(None);
+    let (f, _) = *token_fetches(&h.take_events()).last().unwrap();
+    h.engine.handle_token(f, Some(fake_jwt(0, 600, "bob")), h.now);
+    h.drain();
+    h.engine.handle_online(h.now);
+    h.drain();
+    h.open();
+    assert_eq!(h.sent_types(), ["Connect", "Authenticate", "ModifyQuerySet"]);
+    // The backend answers the Authenticate before it sees the query set: identity only.
+    h.transition(0, 1, 2, json!([]));
+    assert_eq!(h.value(q), None, "alice's result from the old socket is not bob's");
+    assert_eq!(h.engine.lookup("users:me", &empty()), None);
+    h.transition(1, 1, 3, json!([updated(q, json!("bob"))]));
+    assert_eq!(h.value(q), Some(json!("bob")));
+    assert!(h.engine.identity_settled());
+}
+
+#[test]
+fn defect_3_an_older_tokens_confirmation_is_not_taken_for_the_newer_one() {
+    let mut h = Harness::new();
+    h.open();
+    h.engine.set_auth();
+    h.drain();
+    sign_in(&mut h, &fake_jwt(0, 600, "alice"), false);
+    h.engine.set_auth();
+    h.drain();
+    sign_in(&mut h, &fake_jwt(0, 600, "bob"), false);
+    let sent = h.take_sent();
+    assert_eq!(sent.iter().filter(|m| m["type"] == "Authenticate").count(), 2);
+    // The server confirms alice's Authenticate (identity version 1) first.
+    h.transition(0, 1, 1, json!([]));
+    assert_eq!(h.engine.auth_status(), AuthStatus::Loading, "alice's confirmation is not bob's");
+    assert!(!h.engine.identity_settled());
+    assert!(token_fetches(&h.take_events()).is_empty(), "no refresh scheduled from it");
+    h.transition(0, 2, 2, json!([]));
+    assert_eq!(h.engine.auth_status(), AuthStatus::Authenticated);
+    assert!(h.engine.identity_settled());
+}
+
+#[test]
+fn defect_4_a_refresh_returning_the_same_token_does_not_poll() {
+    let mut h = Harness::new();
+    let token = fake_jwt(0, 60, "alice");
+    authenticated(&mut h, &token);
+    let mut fetches = 0;
+    for _ in 0..600 {
+        h.advance(Duration::from_secs(1));
+        // Keep the socket alive as the server's pings do.
+        h.deliver(json!({"type": "Ping"}));
+        for (f, _) in token_fetches(&h.take_events()) {
+            fetches += 1;
+            h.engine.handle_token(f, Some(token.clone()), h.now);
+            h.drain();
+        }
+    }
+    assert!(fetches <= 2, "{fetches} fetches in 10 minutes for one token");
+}
+
+#[test]
+fn defect_7_no_api_hands_out_the_previous_identitys_result() {
+    let mut h = Harness::new();
+    let q = alice_with_me(&mut h);
+    h.engine.clear_auth();
+    h.drain();
+    let events = h.take_events();
+    assert!(changed(&events).contains(&q), "subscribers hear that the result is gone");
+    assert_eq!(h.engine.query_result(q), None);
+    assert_eq!(h.engine.lookup("users:me", &empty()), None);
+    h.transition(1, 2, 3, json!([updated(q, json!(null))]));
+    assert_eq!(h.engine.query_result(q).map(|r| r.is_ok()), Some(true));
+}
+
+#[test]
+fn defect_8_mutations_are_never_sent_as_another_user() {
+    // a. Alice's unanswered mutation, her socket dropped, then bob signs in.
+    let mut h = Harness::new();
+    alice_with_me(&mut h);
+    let m = h.engine.mutation("posts:create", &empty(), None, h.now).unwrap();
+    h.drain();
+    h.close(None);
+    h.engine.set_auth();
+    h.drain();
+    let events = h.take_events();
+    let failed = pick(&events, |e| match e {
+        Event::MutationDone { request, result: Err(e) } => Some((*request, e.clone())),
+        _ => None,
+    });
+    assert_eq!(failed, vec![(m, ConvexError::IdentityChanged)]);
+    let (f, _) = *token_fetches(&events).last().unwrap();
+    h.engine.handle_token(f, Some(fake_jwt(0, 600, "bob")), h.now);
+    h.engine.handle_online(h.now);
+    h.drain();
+    h.take_sent();
+    h.open();
+    assert!(!h.sent_types().contains(&"Mutation".to_string()), "not re-sent as bob");
+
+    // b. A mutation queued while offline, then alice signs out: it does not run anonymously.
+    let mut h = Harness::new();
+    alice_with_me(&mut h);
+    h.close(None);
+    let m = h.engine.mutation("posts:create", &empty(), None, h.now).unwrap();
+    h.engine.clear_auth();
+    h.drain();
+    assert_eq!(mutation_done(&h.take_events()), vec![(m, false)]);
+
+    // c. Sent on the open socket before the switch: it runs as alice (the server handles
+    // messages in order), so it is not failed.
+    let mut h = Harness::new();
+    alice_with_me(&mut h);
+    let m = h.engine.mutation("posts:create", &empty(), None, h.now).unwrap();
+    h.drain();
+    h.engine.clear_auth();
+    h.drain();
+    assert!(mutation_done(&h.take_events()).is_empty());
+    let sent = h.take_sent();
+    let types: Vec<&str> = sent.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["Mutation", "Authenticate"]);
+    h.deliver(json!({"type": "MutationResponse", "requestId": m, "success": true, "result": "id", "ts": encode_ts(3), "logLines": []}));
+    h.transition(1, 2, 3, json!([]));
+    assert_eq!(mutation_done(&h.take_events()), vec![(m, true)]);
+}
+
+#[test]
+fn defect_9_a_socket_that_cannot_be_created_or_never_opens_is_reported_and_replaced() {
+    let mut h = Harness::new();
+    let socket = h.socket.expect("a socket");
+    h.engine.handle_open_failed(socket, "blocked by Content-Security-Policy", h.now);
+    h.drain();
+    let state = h.engine.connection_state();
+    assert_eq!(state.last_connection_error.as_deref(), Some("blocked by Content-Security-Policy"));
+    assert!(h.take_events().contains(&Event::ConnectionChanged));
+    // It is retried after a backoff; this one hangs and is replaced after the connect timeout.
+    let delay = reconnect_delay(&mut h);
+    h.advance(delay);
+    let stuck = h.socket.expect("a new socket");
+    h.advance(Duration::from_secs(10));
+    let events = h.take_events();
+    assert!(events.contains(&Event::CloseSocket { socket: stuck }), "{events:?}");
+    assert!(h.engine.connection_state().last_connection_error.is_some());
+    // A tab becoming visible replaces a socket stuck connecting at once.
+    let delay = reconnect_delay(&mut h);
+    h.advance(delay);
+    let stuck = h.socket.expect("another socket");
+    h.advance(Duration::from_secs(9));
+    h.engine.handle_visibility(true, h.now + Duration::from_secs(20));
+    h.drain();
+    let events = h.take_events();
+    assert!(events.contains(&Event::CloseSocket { socket: stuck }));
+    assert!(events.iter().any(|e| matches!(e, Event::OpenSocket { socket } if *socket != stuck)));
+    // A socket that opens clears the error.
+    h.open();
+    assert_eq!(h.engine.connection_state().last_connection_error, None);
+}

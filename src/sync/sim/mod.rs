@@ -488,9 +488,10 @@ impl Sim {
             while busy {
                 busy = false;
                 while let Some((_, user)) = self.fetches.first() {
-                    let valid = user.as_ref().and_then(|u| self.last_token.get(u)).is_some_and(|t| {
-                        self.server.tokens.get(t).is_some_and(|(_, exp)| *exp > self.now_secs())
-                    });
+                    let valid =
+                        user.as_ref().and_then(|u| self.last_token.get(u)).is_some_and(|t| {
+                            self.server.tokens.get(t).is_some_and(|(_, exp)| *exp > self.now_secs())
+                        });
                     let answer = match source {
                         Source::Fresh => Answer::New,
                         Source::Caching if valid => Answer::Same,
