@@ -56,10 +56,21 @@ pub fn ConvexProviderWithClerk(props: &ConvexProviderWithClerkProps) -> Html {
     });
     // Clerk failed to load (bad key, script blocked): signed out, not loading forever.
     let failed = use_context::<ClerkContext>().is_some_and(|c| c.error.is_some());
+    // Who the tokens speak for: the user, in this session and organization (and role).
+    let identity = auth.user_id.as_ref().map(|user| {
+        let part = |p: &Option<String>| p.clone().unwrap_or_default();
+        AttrValue::from(format!(
+            "{user}|{}|{}|{}",
+            part(&auth.session_id),
+            part(&auth.org_id),
+            part(&auth.org_role)
+        ))
+    });
     let source = AuthSource {
         is_loading: !auth.is_loaded && !failed,
         is_authenticated: auth.is_signed_in.unwrap_or(false),
         fetch_access_token: (*fetcher).clone(),
+        identity,
     };
     let state = crate::hooks::use_auth_bridge(props.client.clone(), source);
     crate::hooks::provide(state, props.client.clone(), props.children.clone())

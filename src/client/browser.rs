@@ -404,8 +404,8 @@ impl ConvexClient {
         );
     }
 
-    /// Like [`ConvexClient::set_auth`], for the identity named `identity` (a user id, or user
-    /// + session + organization: whatever decides *who* the token speaks for). When it equals
+    /// Like [`ConvexClient::set_auth`], for the identity named `identity` (a user id, or the
+    /// user with session and organization: whatever decides *who* the token speaks for). When it equals
     /// the identity already in use, only the fetcher is replaced: no token is fetched, nothing
     /// is re-run, no result is hidden.
     ///

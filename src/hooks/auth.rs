@@ -54,7 +54,17 @@ pub struct AuthSource {
     pub is_authenticated: bool,
     /// Gets the user's token for Convex.
     pub fetch_access_token: TokenFetcher,
+    /// Who the tokens speak for: whatever decides the user's data (user id, plus session and
+    /// organization if they matter). A new fetcher with the same identity is never a sign-in:
+    /// nothing re-runs and nothing shows loading. `None`: every new fetcher is a new identity
+    /// (so memoize it on what decides the identity, never on the token).
+    pub identity: Option<AttrValue>,
 }
+
+/// The auth state, as the auth providers give it (a context apart from the client's, so that
+/// only the components that read auth re-render when it moves).
+#[derive(Clone, PartialEq)]
+pub(crate) struct ConvexAuthContext(pub(crate) ConvexAuthState);
 
 /// Authentication as Convex sees it, from [`use_convex_auth`].
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -95,11 +105,13 @@ pub struct ConvexProviderWithAuthProps {
 /// use yew_convex::{client::ConvexClient, AuthSource, ConvexProviderWithAuth, TokenFetcher};
 ///
 /// #[derive(Properties, PartialEq)]
-/// struct Props { client: ConvexClient, token: Option<String> }
+/// struct Props { client: ConvexClient, user_id: Option<String>, token: Option<String> }
 ///
 /// #[function_component]
 /// fn App(props: &Props) -> Html {
 ///     let token = props.token.clone();
+///     // A new fetcher for every token is fine: the identity says it is the same user, so a
+///     // rotation re-runs nothing and shows no loading state.
 ///     let fetcher = use_memo(token.clone(), |t| {
 ///         let t = t.clone();
 ///         TokenFetcher::new(move |_force| std::future::ready(t.clone()))
@@ -108,6 +120,7 @@ pub struct ConvexProviderWithAuthProps {
 ///         is_loading: false,
 ///         is_authenticated: token.is_some(),
 ///         fetch_access_token: (*fetcher).clone(),
+///         identity: props.user_id.clone().map(AttrValue::from),
 ///     };
 ///     html! { <ConvexProviderWithAuth client={props.client.clone()} {auth}>{"…"}</ConvexProviderWithAuth> }
 /// }
@@ -121,8 +134,10 @@ pub fn ConvexProviderWithAuth(props: &ConvexProviderWithAuthProps) -> Html {
 /// Both contexts, without an intermediate component.
 pub(crate) fn provide(state: ConvexAuthState, client: ConvexClient, children: Html) -> Html {
     html! {
-        <ContextProvider<super::provider::ConvexContext> context={super::provider::ConvexContext { client, auth: Some(state) }}>
-            { children }
+        <ContextProvider<super::provider::ConvexContext> context={super::provider::ConvexContext { client }}>
+            <ContextProvider<ConvexAuthContext> context={ConvexAuthContext(state)}>
+                { children }
+            </ContextProvider<ConvexAuthContext>>
         </ContextProvider<super::provider::ConvexContext>>
     }
 }
@@ -137,8 +152,9 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
     }
     let props = &P { client, auth };
     let update = use_force_update();
-    // Which fetcher the client currently uses (None: signed out or not applied yet).
-    let applied: Rc<std::cell::RefCell<Option<TokenFetcher>>> = use_mut_ref(|| None);
+    // Which source the client currently uses (None: signed out or not applied yet): its
+    // identity if it has one, else its fetcher.
+    let applied: Rc<std::cell::RefCell<Option<Applied>>> = use_mut_ref(|| None);
     // A sign-out is scheduled but not yet handed to the client.
     let clearing: Rc<Rc<Cell<bool>>> = use_memo((), |_| Rc::new(Cell::new(false)));
 
@@ -159,14 +175,21 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
             props.auth.is_loading,
             props.auth.is_authenticated,
             props.auth.fetch_access_token.clone(),
+            props.auth.identity.clone(),
         );
-        use_effect_with(deps, move |(client, is_loading, is_authenticated, fetcher)| {
+        use_effect_with(deps, move |(client, is_loading, is_authenticated, fetcher, identity)| {
             if !*is_loading {
                 if *is_authenticated {
                     let fetch = fetcher.clone();
                     clearing.set(false);
-                    client.set_auth(move |force| fetch.fetch(force), |_| {});
-                    *applied.borrow_mut() = Some(fetcher.clone());
+                    match identity {
+                        // The same identity again only swaps the fetcher in the client.
+                        Some(id) => {
+                            client.set_auth_for(id, move |force| fetch.fetch(force), |_| {})
+                        }
+                        None => client.set_auth(move |force| fetch.fetch(force), |_| {}),
+                    }
+                    *applied.borrow_mut() = Some(Applied::of(fetcher, identity));
                 } else {
                     let had_auth = applied.borrow_mut().take().is_some();
                     if had_auth {
@@ -189,7 +212,8 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
     }
 
     let status = props.client.auth_status();
-    let applied_now = applied.borrow().as_ref() == Some(&props.auth.fetch_access_token);
+    let applied_now = applied.borrow().as_ref()
+        == Some(&Applied::of(&props.auth.fetch_access_token, &props.auth.identity));
     let source = &props.auth;
     // The auth source moved on but the client has not caught up yet (its effect or the
     // deferred sign-out is still to run): results on screen may be the previous user's.
@@ -207,6 +231,22 @@ pub(crate) fn use_auth_bridge(client: ConvexClient, auth: AuthSource) -> ConvexA
         is_authenticated: source.is_authenticated && status == AuthStatus::Authenticated,
         is_refreshing: props.client.is_refreshing(),
         identity_settled: props.client.identity_settled() && in_step,
+    }
+}
+
+/// What [`use_auth_bridge`] handed to the client: an identity, or (without one) a fetcher.
+#[derive(PartialEq)]
+enum Applied {
+    Identity(AttrValue),
+    Fetcher(TokenFetcher),
+}
+
+impl Applied {
+    fn of(fetcher: &TokenFetcher, identity: &Option<AttrValue>) -> Self {
+        match identity {
+            Some(id) => Applied::Identity(id.clone()),
+            None => Applied::Fetcher(fetcher.clone()),
+        }
     }
 }
 
@@ -248,7 +288,7 @@ fn clear_auth_after_cleanups(
 /// ```
 #[hook]
 pub fn use_convex_auth() -> ConvexAuthState {
-    use_context::<super::provider::ConvexContext>().and_then(|c| c.auth).expect(
+    use_context::<ConvexAuthContext>().map(|c| c.0).expect(
         "no Convex auth: use_convex_auth (and <Authenticated>, <Unauthenticated>, <AuthLoading>) \
          must be used under <ConvexProviderWithAuth> or <ConvexProviderWithClerk>",
     )

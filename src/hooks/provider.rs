@@ -4,12 +4,12 @@ use yew::prelude::*;
 
 use crate::client::ConvexClient;
 
-/// The one context the Convex providers give: the client and, under an auth provider, the
-/// auth state (one context type instead of two: one fewer `ContextProvider` instantiation).
+/// The client, as every Convex provider gives it. It never changes with auth (a token
+/// rotation, a sign-in): the query hooks read only this, so auth changes do not re-render them.
+/// The auth state is a context of its own ([`super::auth::ConvexAuthContext`]).
 #[derive(Clone, PartialEq)]
 pub(crate) struct ConvexContext {
     pub(crate) client: ConvexClient,
-    pub(crate) auth: Option<super::ConvexAuthState>,
 }
 
 /// Props of [`ConvexProvider`].
@@ -40,7 +40,7 @@ pub struct ConvexProviderProps {
 #[function_component]
 pub fn ConvexProvider(props: &ConvexProviderProps) -> Html {
     html! {
-        <ContextProvider<ConvexContext> context={ConvexContext { client: props.client.clone(), auth: None }}>
+        <ContextProvider<ConvexContext> context={ConvexContext { client: props.client.clone() }}>
             { props.children.clone() }
         </ContextProvider<ConvexContext>>
     }

@@ -218,7 +218,7 @@ impl Server {
     /// The identity's token expired: AuthError and close (true when that happened).
     fn expired(&mut self, index: usize, now_secs: u64) -> bool {
         let s = &mut self.sockets[index];
-        if !s.identity.as_ref().is_some_and(|(_, exp)| *exp <= now_secs) {
+        if s.identity.as_ref().is_none_or(|(_, exp)| *exp > now_secs) {
             return false;
         }
         s.outbox.push_back(Outgoing::Text(
