@@ -7,6 +7,7 @@
 //!   `ConvexHttpClient` calls the HTTP API.
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod clerk;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
