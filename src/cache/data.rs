@@ -12,6 +12,8 @@ pub trait CacheData: Any {
     fn same(&self, other: &dyn CacheData) -> bool;
     /// The value, to downcast.
     fn as_any(&self) -> &dyn Any;
+    /// The shared value, to downcast without copying it.
+    fn into_any_rc(self: Rc<Self>) -> Rc<dyn Any>;
 }
 
 impl<T: Any + PartialEq> CacheData for T {
@@ -21,6 +23,14 @@ impl<T: Any + PartialEq> CacheData for T {
     fn as_any(&self) -> &dyn Any {
         self
     }
+    fn into_any_rc(self: Rc<Self>) -> Rc<dyn Any> {
+        self
+    }
+}
+
+/// The data as a `T`, shared (no copy); `None` when it holds another type.
+pub fn downcast<T: Any>(data: &Data) -> Option<Rc<T>> {
+    data.clone().into_any_rc().downcast::<T>().ok()
 }
 
 /// Shared data of an entry.

@@ -20,9 +20,12 @@
 //! - `use_cached_query` / `use_suspense_query`: data that should survive a remount (pages you
 //!   come back to), that a route loader fetched ahead, or that is not from Convex (HTTP APIs).
 
+#[cfg(target_arch = "wasm32")]
+mod browser;
 mod core;
 mod data;
 mod key;
+mod mutation;
 mod observer;
 mod options;
 
@@ -30,7 +33,10 @@ mod options;
 mod tests;
 
 pub use self::core::{CacheEvent, FetchId, FetchMode, ObserverId, QueryCache};
-pub use data::{data, CacheData, Data, FetchStatus, QueryError, QueryState, QueryStatus};
+#[cfg(target_arch = "wasm32")]
+pub use browser::{convex_value, query_fn, CacheListener, QueryClient, QueryFn};
+pub use data::{data, downcast, CacheData, Data, FetchStatus, QueryError, QueryState, QueryStatus};
 pub use key::{QueryKey, CONVEX_ACTION, CONVEX_QUERY};
+pub use mutation::{Mutation, MutationState};
 pub use observer::{ObserverView, Placeholder};
 pub use options::{CacheConfig, QueryOptions, Refetch, Retry, StaleTime};

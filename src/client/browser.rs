@@ -479,6 +479,13 @@ impl ConvexClient {
         self.shared.state.borrow().auth_epoch
     }
 
+    /// Whose results and requests these are now: anonymous, or the n-th auth source (a new
+    /// one with every change of user). The query cache drops a previous identity's entries
+    /// when it changes.
+    pub fn principal(&self) -> crate::sync::Principal {
+        self.shared.state.borrow().engine.principal()
+    }
+
     /// Where authentication stands.
     pub fn auth_status(&self) -> AuthStatus {
         self.shared.state.borrow().engine.auth_status()

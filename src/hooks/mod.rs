@@ -8,6 +8,7 @@
 //! [`ConvexClient`]: crate::client::ConvexClient
 
 mod auth;
+mod cached;
 mod provider;
 mod use_connection_state;
 mod use_mutation;
@@ -17,6 +18,11 @@ pub(crate) use auth::{provide, use_auth_bridge};
 pub use auth::{
     use_convex_auth, AuthLoading, AuthRefreshing, AuthSource, Authenticated, ConvexAuthState,
     ConvexProviderWithAuth, ConvexProviderWithAuthProps, TokenFetcher, Unauthenticated,
+};
+pub use cached::{
+    cached_query, convex_action, convex_query, use_cached_mutation, use_cached_query,
+    use_query_client, use_suspense_query, CachedQuery, QueryClientProvider,
+    QueryClientProviderProps, UseCachedMutation, UseCachedQuery,
 };
 pub use provider::{use_convex, ConvexProvider, ConvexProviderProps};
 pub use use_connection_state::use_convex_connection_state;
