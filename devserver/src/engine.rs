@@ -130,6 +130,9 @@ pub struct Engine {
     holds: Mutex<Holds>,
     /// Bumped at every change of `holds`.
     hold_changes: watch::Sender<u64>,
+    /// Dev-only: sessions whose sockets are dropped right after their Connect
+    /// (`/dev/block_sessions`).
+    blocked: Mutex<HashSet<String>>,
     pub auth: Auth,
     pub config: Config,
 }
@@ -174,6 +177,7 @@ impl Engine {
             drops,
             holds: Mutex::new(Holds::default()),
             hold_changes,
+            blocked: Mutex::new(HashSet::new()),
             auth,
             config,
         }))
@@ -198,6 +202,30 @@ impl Engine {
     /// Dev-only: drops the sockets of `session` (or of every session), without a close frame.
     pub fn drop_sessions(&self, session: Option<String>) -> usize {
         self.drops.send(session).unwrap_or(0)
+    }
+
+    /// Dev-only: while `block` is true, every socket of `session` is dropped without a close
+    /// frame right after its Connect (the client sees a network that fails again and again);
+    /// blocking also drops its sockets open now. Returns the number of listening sessions.
+    pub fn block_sessions(&self, session: String, block: bool) -> usize {
+        {
+            let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+            if block {
+                blocked.insert(session.clone());
+            } else {
+                blocked.remove(&session);
+            }
+        }
+        if block {
+            self.drop_sessions(Some(session))
+        } else {
+            self.drops.receiver_count()
+        }
+    }
+
+    /// Dev-only: whether `session`'s sockets are refused (`/dev/block_sessions`).
+    pub fn session_blocked(&self, session: &str) -> bool {
+        self.blocked.lock().unwrap_or_else(|p| p.into_inner()).contains(session)
     }
 
     /// Dev-only: starts (`hold`) or ends holding back the answers to WebSocket mutations of

@@ -1,6 +1,6 @@
 //! The HTTP API (`POST /api/query`, `/api/mutation`, `/api/action`), the identity provider's
 //! well-known documents, and the dev-only endpoints (`/dev/token`, `/dev/drop_sessions`,
-//! `/dev/hold_mutations`).
+//! `/dev/block_sessions`, `/dev/hold_mutations`).
 //!
 //! Function outcomes are HTTP 200 with `{status: "success" | "error", …}` as the real backend
 //! answers; everything else is `{code, message}` with a 4xx status.
@@ -287,6 +287,33 @@ pub async fn dev_drop_sessions(State(engine): State<Arc<Engine>>, body: Bytes) -
         .ok()
         .and_then(|v| v.get("sessionId").and_then(Json::as_str).map(str::to_string));
     let listeners = engine.drop_sessions(session);
+    AxumJson(json!({ "notified": listeners })).into_response()
+}
+
+/// `POST /dev/block_sessions {sessionId, block}` (dev only): while `block` is true, that
+/// session's sync sockets are dropped without a close frame right after their Connect, as a
+/// network failure would (the ones open now at once); `block: false` lets it connect again.
+pub async fn dev_block_sessions(State(engine): State<Arc<Engine>>, body: Bytes) -> Response {
+    let request = match serde_json::from_slice::<Json>(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return ApiError::new(
+                400,
+                "BadJsonBody",
+                format!("Failed to parse the request body as JSON: {e}"),
+            )
+            .into_response()
+        }
+    };
+    let Some(session) = request.get("sessionId").and_then(Json::as_str).filter(|s| !s.is_empty())
+    else {
+        return ApiError::new(400, "BadRequest", "`sessionId` must be a session id")
+            .into_response();
+    };
+    let Some(block) = request.get("block").and_then(Json::as_bool) else {
+        return ApiError::new(400, "BadRequest", "`block` must be true or false").into_response();
+    };
+    let listeners = engine.block_sessions(session.to_string(), block);
     AxumJson(json!({ "notified": listeners })).into_response()
 }
 

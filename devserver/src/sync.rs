@@ -63,6 +63,9 @@ enum Out {
 enum Stop {
     /// The client went away, or we closed it after telling it why.
     Closed,
+    /// Dev-only (`/dev/drop_sessions`, `/dev/block_sessions`): the socket is dropped without a
+    /// close frame, as a network failure would.
+    Dropped,
 }
 
 type Flow = Result<(), Stop>;
@@ -124,8 +127,7 @@ pub async fn run(engine: Arc<Engine>, socket: WebSocket, info: ClientInfo) {
         held: std::sync::Mutex::new(None),
     };
     let client_timeout = engine.config.client_timeout;
-    let mut abort = false;
-    loop {
+    let stop = loop {
         let flow = tokio::select! {
             frame = timeout(client_timeout, stream.next()) => match frame {
                 Err(_) => {
@@ -154,18 +156,17 @@ pub async fn run(engine: Arc<Engine>, socket: WebSocket, info: ClientInfo) {
             dropped = drops.recv() => match dropped {
                 Ok(target) if target.is_none() || target == session.session_id => {
                     tracing::info!(session = ?session.session_id, "dropping the socket (dev endpoint)");
-                    abort = true;
-                    Err(Stop::Closed)
+                    Err(Stop::Dropped)
                 }
                 _ => Ok(()),
             },
         };
-        if flow.is_err() {
-            break;
+        if let Err(stop) = flow {
+            break stop;
         }
-    }
+    };
     drop(session);
-    if abort {
+    if matches!(stop, Stop::Dropped) {
         writer.abort();
     } else {
         // Let queued messages (a FatalError and its Close) reach the client.
@@ -371,6 +372,10 @@ impl Session {
                 last_close_reason,
             } => {
                 let session_id = (*session_id).to_string();
+                if self.engine.session_blocked(&session_id) {
+                    tracing::info!(session = %session_id, "dropping a blocked session's socket (dev endpoint)");
+                    return Err(Stop::Dropped);
+                }
                 self.session_id = Some(session_id.clone());
                 self.clock_skew = client_ts.map(|ts| ts as i64 - now_ms());
                 tracing::debug!(session = %session_id, connection_count, last_close_reason, "connect");

@@ -473,6 +473,75 @@ async fn dev_endpoint_drops_a_sessions_socket_without_a_close_frame() {
     assert_eq!(ws.recv_close().await, None);
 }
 
+/// `POST /dev/block_sessions`; returns the status.
+async fn block_sessions(server: &Server, body: serde_json::Value) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/dev/block_sessions", server.http()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_blocked_session_is_dropped_after_each_connect_until_unblocked() {
+    let server = Server::start();
+    let mut ws = Ws::connect(&server.ws("/api/sync")).await;
+    let session = ws.session;
+    ws.add_query("posts:list", json!({})).await;
+    transition_parts(&ws.recv().await);
+    let mut other = Ws::connect(&server.ws("/api/sync")).await;
+    let other_query = other.add_query("posts:list", json!({})).await;
+    transition_parts(&other.recv().await);
+
+    // Blocking drops the open socket at once, without a close frame.
+    let body = json!({"sessionId": session.to_string(), "block": true});
+    assert_eq!(block_sessions(&server, body).await, 200);
+    assert_eq!(ws.recv_close().await, None);
+
+    // Every new socket of the session is dropped right after its Connect: nothing is answered.
+    for _ in 0..2 {
+        let mut again = Ws::connect_session(&server.ws("/api/sync"), session).await;
+        // A query that an open session would answer (sent ignoring errors: the socket may
+        // already be gone).
+        let add = json!({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1,
+            "modifications": [{"type": "Add", "queryId": 0, "udfPath": "posts:list", "args": [{}]}]});
+        again.send_raw(Message::Text(add.to_string().into())).await;
+        assert_eq!(again.recv_json().await, None, "dropped without a message or close frame");
+    }
+
+    // Other sessions are not affected.
+    let token = server.token("alice", "Alice").await;
+    let (status, _) = server
+        .call(
+            "mutation",
+            "posts:create",
+            json!({"title": "while blocked", "body": ""}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(updated_value(&other.recv().await, other_query).is_some());
+
+    // Unblocked: the session connects and is served again.
+    let body = json!({"sessionId": session.to_string(), "block": false});
+    assert_eq!(block_sessions(&server, body).await, 200);
+    let mut back = Ws::connect_session(&server.ws("/api/sync"), session).await;
+    let q = back.add_query("posts:list", json!({})).await;
+    let posts = updated_value(&back.recv().await, q).expect("posts:list answered");
+    assert!(posts.as_array().unwrap().iter().any(|p| p["title"] == "while blocked"));
+}
+
+#[tokio::test]
+async fn block_sessions_needs_a_session_and_a_block_flag() {
+    let server = Server::start();
+    assert_eq!(block_sessions(&server, json!({"block": true})).await, 400);
+    assert_eq!(block_sessions(&server, json!({"sessionId": "", "block": true})).await, 400);
+    assert_eq!(block_sessions(&server, json!({"sessionId": "x"})).await, 400);
+}
+
 /// `POST /dev/hold_mutations`.
 async fn hold_mutations(server: &Server, session: Option<String>, hold: bool) {
     let mut body = json!({ "hold": hold });
