@@ -12,7 +12,7 @@
 //! Refresh rules (convex-js's, with its known faults fixed): a token confirmed from the
 //! source's cache is replaced by a fresh one at once; a fresh one is refreshed at
 //! `lifetime − leeway` after it was fetched; a refresh that returns the same token is not an
-//! error (convex-js #184), and is tried once more only when that token expires, never polled.
+//! error (convex-js #184), and is tried once more as that token's expiry nears, never polled.
 
 use std::time::Duration;
 
@@ -253,10 +253,15 @@ impl Authentication {
             Purpose::Refresh => match token {
                 Some(token) if Some(token.as_str()) == self.token().map(|t| t.text.as_str()) => {
                     // The same, still valid token (convex-js #184): not an error. Ask once
-                    // more when it expires; never poll.
+                    // more as expiry nears (halfway through the leeway, so the next token still
+                    // reaches the server in time); never poll.
                     if !self.same_token_retried {
                         self.same_token_retried = true;
-                        self.refresh_at = self.expiry().filter(|at| *at > now);
+                        let leeway = self.leeway / 2;
+                        self.refresh_at = self
+                            .expiry()
+                            .map(|exp| exp.saturating_sub(leeway))
+                            .filter(|at| *at > now);
                     }
                 }
                 Some(token) => self.adopt(token, false, 0, now),
@@ -398,7 +403,7 @@ mod tests {
                 auth.token_fetched(f.id, Some(token.clone()), now);
             }
         }
-        assert_eq!(fetches, 2, "one at lifetime − leeway, one at expiry, then none");
+        assert_eq!(fetches, 2, "one at lifetime − leeway, one as expiry nears, then none");
         assert_eq!(auth.status(), AuthStatus::Authenticated);
     }
 
