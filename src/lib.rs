@@ -12,6 +12,7 @@ pub mod clerk;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod hooks;
+pub mod router;
 pub mod sync;
 pub mod value;
 
