@@ -11,6 +11,8 @@ pub mod cache;
 pub mod clerk;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
+pub mod devtools;
+#[cfg(target_arch = "wasm32")]
 pub mod hooks;
 pub mod router;
 pub mod sync;

@@ -241,6 +241,11 @@ impl QueryClient {
         self.0.core.borrow().is_stale(key, options.stale_time, now())
     }
 
+    /// Every entry as the devtools show it.
+    pub fn describe(&self) -> Vec<super::core::EntryInfo> {
+        self.0.core.borrow().describe(now())
+    }
+
     /// Every key in the cache (the devtools list them).
     pub fn keys(&self) -> Vec<QueryKey> {
         self.0.core.borrow().keys()
@@ -378,6 +383,12 @@ impl QueryClient {
     /// Drops `key`'s entry.
     pub fn remove(&self, key: &QueryKey) {
         self.0.core.borrow_mut().remove(key);
+        self.pump();
+    }
+
+    /// Drops every failed entry so its next use starts afresh (an error boundary's "Try again").
+    pub fn reset_errors(&self) {
+        self.0.core.borrow_mut().reset_errors();
         self.pump();
     }
 

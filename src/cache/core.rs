@@ -69,6 +69,32 @@ pub enum CacheEvent<F> {
     },
 }
 
+/// A Convex entry's subscription, as the devtools show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscription {
+    /// Open, with observers.
+    Open,
+    /// Open, its last observer gone: it closes after the linger.
+    Lingering,
+    /// Closed (the data stays until gc).
+    Closed,
+}
+
+/// One entry, for the devtools.
+#[derive(Debug, Clone)]
+pub struct EntryInfo {
+    /// The key.
+    pub key: QueryKey,
+    /// Its state.
+    pub state: QueryState,
+    /// How many components observe it.
+    pub observers: usize,
+    /// For a Convex query: its subscription.
+    pub subscription: Option<Subscription>,
+    /// When it is garbage-collected (unobserved entries).
+    pub gc_in: Option<Duration>,
+}
+
 /// How a one-off fetch decides ([`QueryCache::hold`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FetchMode {
@@ -223,6 +249,28 @@ impl<F: Clone> QueryCache<F> {
         self.entries.keys().cloned().collect()
     }
 
+    /// Every entry as the devtools show it, sorted by key.
+    pub fn describe(&self, now: Duration) -> Vec<EntryInfo> {
+        let mut all: Vec<EntryInfo> = self
+            .entries
+            .iter()
+            .map(|(key, e)| EntryInfo {
+                key: key.clone(),
+                state: e.state.clone(),
+                observers: e.observers.len(),
+                subscription: match (e.kind, e.subscribed, e.linger_at) {
+                    (Kind::Fetched, _, _) => None,
+                    (Kind::Subscribed, true, Some(_)) => Some(Subscription::Lingering),
+                    (Kind::Subscribed, true, None) => Some(Subscription::Open),
+                    (Kind::Subscribed, false, _) => Some(Subscription::Closed),
+                },
+                gc_in: e.gc_at.map(|at| at.saturating_sub(now)),
+            })
+            .collect();
+        all.sort_by(|a, b| a.key.hash_str().cmp(b.key.hash_str()));
+        all
+    }
+
     /// How many observers `key` has.
     pub fn observer_count(&self, key: &QueryKey) -> usize {
         self.entries.get(key).map_or(0, |e| e.observers.len())
@@ -360,9 +408,11 @@ impl<F: Clone> QueryCache<F> {
             Kind::Subscribed => {
                 let has_data = entry.state.data.is_some();
                 let subscribed = entry.subscribed;
+                let failed = entry.state.status == QueryStatus::Error;
                 self.subscribe(key);
-                // A live subscription's data is current; a lingering-closed one's is not.
-                !(has_data && (subscribed || mode == FetchMode::IfMissing))
+                // A live subscription's result (data or error) is current; a closed one's data
+                // is not. An error is final until the server sends something else.
+                !((has_data || failed) && (subscribed || mode == FetchMode::IfMissing))
             }
             Kind::Fetched => {
                 let needed = match mode {
@@ -589,6 +639,21 @@ impl<F: Clone> QueryCache<F> {
             self.observers.remove(id);
         }
         self.events.push_back(CacheEvent::Removed { key: key.clone() });
+    }
+
+    /// Drops every entry whose last fetch or result failed, so the next use fetches (or
+    /// subscribes) afresh: what an error boundary's "Try again" does (TanStack's
+    /// `QueryErrorResetBoundary`).
+    pub fn reset_errors(&mut self) {
+        let failed: Vec<QueryKey> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.state.status == QueryStatus::Error)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in failed {
+            self.remove(&key);
+        }
     }
 
     /// Sets `key`'s data (creating the entry), as a fetch would.

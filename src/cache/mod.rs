@@ -32,7 +32,9 @@ mod options;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
-pub use self::core::{CacheEvent, FetchId, FetchMode, ObserverId, QueryCache};
+pub use self::core::{
+    CacheEvent, EntryInfo, FetchId, FetchMode, ObserverId, QueryCache, Subscription,
+};
 #[cfg(target_arch = "wasm32")]
 pub use browser::{convex_value, query_fn, CacheListener, QueryClient, QueryFn};
 pub use data::{data, downcast, CacheData, Data, FetchStatus, QueryError, QueryState, QueryStatus};

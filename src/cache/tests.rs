@@ -364,3 +364,23 @@ fn an_identity_change_drops_every_convex_entry_of_the_previous_user() {
     assert_eq!(value_of(&cache, &action), None);
     assert_eq!(fetches(&ev).len(), 1, "the action runs again as the new user");
 }
+
+#[test]
+fn a_failed_convex_entry_does_not_block_a_loader_and_reset_errors_lets_it_start_over() {
+    let mut cache = Cache::new(CacheConfig::default());
+    let k = convex_key("posts:get");
+    assert!(cache.hold(&k, None, None, FetchMode::IfMissing, secs(0.0)));
+    cache.convex_result(&k, Some(Err(QueryError::msg("boom"))), secs(0.1));
+    cache.release(&k, secs(0.2));
+    events(&mut cache);
+    assert!(
+        !cache.hold(&k, None, None, FetchMode::IfMissing, secs(0.3)),
+        "the error is the answer"
+    );
+    cache.release(&k, secs(0.3));
+    cache.reset_errors();
+    let ev = events(&mut cache);
+    assert!(ev.contains(&CacheEvent::Unsubscribe { key: k.clone() }));
+    assert!(cache.hold(&k, None, None, FetchMode::IfMissing, secs(0.4)), "a fresh subscription");
+    assert_eq!(events(&mut cache), vec![CacheEvent::Subscribe { key: k.clone() }]);
+}

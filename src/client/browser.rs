@@ -486,6 +486,11 @@ impl ConvexClient {
         self.shared.state.borrow().engine.principal()
     }
 
+    /// When the token in use expires (its `exp`, Unix seconds), if it says (devtools).
+    pub fn token_expiry(&self) -> Option<u64> {
+        self.shared.state.borrow().engine.token_expiry()
+    }
+
     /// Where authentication stands.
     pub fn auth_status(&self) -> AuthStatus {
         self.shared.state.borrow().engine.auth_status()

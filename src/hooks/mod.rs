@@ -14,7 +14,7 @@ mod use_connection_state;
 mod use_mutation;
 mod use_query;
 
-pub(crate) use auth::{provide, use_auth_bridge};
+pub(crate) use auth::{provide, use_auth_bridge, ConvexAuthContext};
 pub use auth::{
     use_convex_auth, AuthLoading, AuthRefreshing, AuthSource, Authenticated, ConvexAuthState,
     ConvexProviderWithAuth, ConvexProviderWithAuthProps, TokenFetcher, Unauthenticated,
@@ -24,6 +24,7 @@ pub use cached::{
     use_query_client, use_suspense_query, CachedQuery, QueryClientProvider,
     QueryClientProviderProps, UseCachedMutation, UseCachedQuery,
 };
+pub(crate) use provider::ConvexContext;
 pub use provider::{use_convex, ConvexProvider, ConvexProviderProps};
 pub use use_connection_state::use_convex_connection_state;
 pub use use_mutation::{use_action, use_mutation, Action, Mutation};

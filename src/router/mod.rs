@@ -40,3 +40,9 @@ pub use runtime::{
     use_route_boundary, use_router, LoadRecord, Outlet, RouterHandle, RouterListener,
     RouterProvider, RouterProviderProps, RouterState, PRELOAD_DELAY, PRELOAD_STALE_TIME,
 };
+
+/// Engine-independent time for the devtools (`performance.now()`).
+#[cfg(target_arch = "wasm32")]
+pub fn now_for_devtools() -> std::time::Duration {
+    runtime::now()
+}

@@ -105,6 +105,8 @@ pub enum BeforeLoad<R> {
     Continue,
     /// Go elsewhere instead (replacing this history entry), e.g. the sign-in route.
     Redirect(R),
+    /// Go elsewhere with a query string, e.g. the sign-in route with `redirect` back here.
+    RedirectWithQuery(R, Vec<(String, String)>),
 }
 
 /// A route of the app: yew-router's `Routable` plus what TanStack Router declares per route.

@@ -138,7 +138,7 @@ impl<R: RouteDef> RouterHandle<R> {
             }
             st.preloaded.insert(path.clone(), at);
         }
-        if let BeforeLoad::Redirect(_) = route.before_load(&ctx) {
+        if !matches!(route.before_load(&ctx), BeforeLoad::Continue) {
             return;
         }
         let Some(loader) = route.loader(&ctx) else { return };
@@ -367,11 +367,22 @@ pub fn Outlet<R: RouteDef>() -> Html {
                 update.force_update();
                 return;
             }
-            if let BeforeLoad::Redirect(to) = route.before_load(&ctx) {
-                if let Some(navigator) = &navigator {
-                    navigator.replace(&to);
+            match route.before_load(&ctx) {
+                BeforeLoad::Continue => {}
+                BeforeLoad::Redirect(to) => {
+                    if let Some(navigator) = &navigator {
+                        navigator.replace(&to);
+                    }
+                    return;
                 }
-                return;
+                BeforeLoad::RedirectWithQuery(to, query) => {
+                    if let Some(navigator) = &navigator {
+                        if navigator.replace_with_query(&to, &query).is_err() {
+                            navigator.replace(&to);
+                        }
+                    }
+                    return;
+                }
             }
             let finish = move |outcome: Result<(), LoadError>| {
                 let mut st = state.borrow_mut();
@@ -410,8 +421,14 @@ pub fn Outlet<R: RouteDef>() -> Html {
         return html! { <NotFound /> };
     };
     let retry_cb = {
-        let retry = retry.clone();
-        Callback::from(move |()| retry.set(*retry + 1))
+        let (retry, handle) = (retry.clone(), handle.clone());
+        Callback::from(move |()| {
+            // Failed queries start afresh, then the loader runs again.
+            if let Some(ctx) = handle.context() {
+                ctx.queries.reset_errors();
+            }
+            retry.set(*retry + 1)
+        })
     };
     let report = {
         let (state, update) = (state.clone(), update.clone());

@@ -363,6 +363,11 @@ impl SyncEngine {
         !self.auth.awaiting_first_token() && self.established == self.auth.principal()
     }
 
+    /// When the token in use expires (its `exp`, Unix seconds), if it says.
+    pub fn token_expiry(&self) -> Option<u64> {
+        self.auth.token().and_then(|t| super::token::issued_and_expiry(&t.text)).map(|(_, exp)| exp)
+    }
+
     /// A token refresh is under way (the client stays authenticated meanwhile).
     pub fn is_refreshing(&self) -> bool {
         self.auth.is_refreshing()
