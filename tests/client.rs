@@ -183,29 +183,66 @@ fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) {
     let _ = future.poll(&mut cx);
 }
 
+/// How many HTTP mutations the devserver holds now (`GET /dev/hold_mutations`).
+async fn held_http() -> u64 {
+    support::get("/dev/hold_mutations").await["heldHttp"].as_u64().expect("heldHttp")
+}
+
 #[wasm_bindgen_test]
 async fn http_mutations_dropped_by_their_caller_keep_the_queue_in_order() {
     let http = ConvexHttpClient::new(CONVEX_URL).expect("http client");
     http.set_auth(Some(token("dave", "Dave", 600).await));
     let (a, b, c) = (unique("sent-then-dropped"), unique("dropped-in-queue"), unique("next"));
     let (args_a, args_b) = (json!({"title": a, "body": ""}), json!({"title": b, "body": ""}));
-    // A is sent, then its caller drops it while the request may still be in flight.
+    // The devserver holds HTTP mutations: received, but neither run nor answered.
+    post("/dev/hold_mutations", &json!({"http": true, "hold": true})).await;
+    // A is sent (and held); its caller drops it while the request is in flight.
     let mut first = Box::pin(http.mutation::<_, String>("posts:create", &args_a));
     poll_once(first.as_mut());
-    support::sleep(1).await;
+    support::wait_until_async("A is held", WAIT, || async { held_http().await == 1 }).await;
     drop(first);
     // B is dropped while it waits for A: it is never sent.
     let mut second = Box::pin(http.mutation::<_, String>("posts:create", &args_b));
     poll_once(second.as_mut());
     drop(second);
-    // C starts only once A's request has finished.
-    let _: String =
-        http.mutation("posts:create", &json!({"title": c, "body": ""})).await.expect("c");
+    // C is started (not awaited): it may be sent only once A's request has finished.
+    let outcome: Log<Result<String, String>> = Log(Default::default());
+    {
+        let (http, outcome, args) =
+            (http.clone(), outcome.clone(), json!({"title": c, "body": ""}));
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = http.mutation::<_, String>("posts:create", &args).await;
+            outcome.push(result.map_err(|e| e.to_string()));
+        });
+    }
+    // Something that must not happen: for a while, the devserver still holds A alone (had C
+    // been sent, it would hold 2). The hold is released before asserting, so a failure does
+    // not leave the other tests' HTTP mutations held.
+    let mut seen = Vec::new();
+    let start = js_sys::Date::now();
+    while js_sys::Date::now() - start < 300.0 {
+        seen.push(held_http().await);
+        support::sleep(20).await;
+    }
+    post("/dev/hold_mutations", &json!({"http": true, "hold": false})).await;
+    assert!(
+        seen.iter().all(|&held| held == 1),
+        "nothing else (neither B nor C) is sent while A's request is in flight \
+         (held HTTP mutations seen: {seen:?})"
+    );
+    assert_eq!(outcome.len(), 0, "C waits for A");
+
+    // Released: A runs, then C, which resolves.
+    wait_until("C resolved", WAIT, || outcome.len() > 0).await;
+    let id_c = outcome.all()[0].clone().expect("C succeeds");
     let list: Vec<Post> = http.query("posts:list", &json!({})).await.expect("list");
     let pos = |title: &str| list.iter().position(|p| p.title == title);
+    assert_eq!(list.iter().filter(|p| p.title == a).count(), 1, "A ran once");
     assert!(pos(&b).is_none(), "a mutation dropped before its turn is never sent");
     let (pos_a, pos_c) = (pos(&a).expect("A ran"), pos(&c).expect("C ran"));
+    assert_eq!(list[pos_c].id, id_c);
     assert!(pos_c < pos_a, "newest first: C ran after A");
+    assert_eq!(outcome.len(), 1);
 }
 
 async fn futures_join<A: std::future::Future, B: std::future::Future>(

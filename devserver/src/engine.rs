@@ -8,13 +8,16 @@
 use std::{
     collections::{HashMap, HashSet},
     path::PathBuf,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
     time::Duration,
 };
 
 use serde_json::{value::RawValue, Value as Json};
 use sha2::{Digest, Sha256};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, OwnedMutexGuard};
 
 use crate::{
     auth::{Auth, Identity},
@@ -130,6 +133,12 @@ pub struct Engine {
     holds: Mutex<Holds>,
     /// Bumped at every change of `holds`.
     hold_changes: watch::Sender<u64>,
+    /// HTTP API mutations take turns here (tokio's mutex is fair: in their order of arrival).
+    http_turns: Arc<tokio::sync::Mutex<()>>,
+    /// Dev-only: whether HTTP API mutations are held (`/dev/hold_mutations {http: true}`).
+    http_hold: watch::Sender<bool>,
+    /// HTTP API mutations received and not yet running (while `http_hold`: the held ones).
+    http_waiting: AtomicUsize,
     /// Dev-only: sessions whose sockets are dropped right after their Connect
     /// (`/dev/block_sessions`).
     blocked: Mutex<HashSet<String>>,
@@ -177,6 +186,9 @@ impl Engine {
             drops,
             holds: Mutex::new(Holds::default()),
             hold_changes,
+            http_turns: Arc::new(tokio::sync::Mutex::new(())),
+            http_hold: watch::channel(false).0,
+            http_waiting: AtomicUsize::new(0),
             blocked: Mutex::new(HashSet::new()),
             auth,
             config,
@@ -232,13 +244,17 @@ impl Engine {
     /// `session` (None: of every session; ending it for None ends every hold). A held mutation
     /// still runs and commits; its MutationResponse, and everything its session would send after
     /// it, wait until the hold ends (and are lost if the socket goes first), so the client sees
-    /// an executed mutation whose answer never came. Returns the number of listening sessions.
+    /// an executed mutation whose answer never came. Ending it for None also ends the hold on
+    /// HTTP mutations (`hold_http_mutations`). Returns the number of listening sessions.
     pub fn hold_mutations(&self, session: Option<String>, hold: bool) -> usize {
         {
             let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
             match (session, hold) {
                 (None, true) => holds.everyone = true,
-                (None, false) => *holds = Holds::default(),
+                (None, false) => {
+                    *holds = Holds::default();
+                    self.hold_http_mutations(false);
+                }
                 (Some(s), true) => {
                     holds.sessions.insert(s);
                 }
@@ -249,6 +265,49 @@ impl Engine {
         }
         self.hold_changes.send_modify(|n| *n += 1);
         self.hold_changes.receiver_count()
+    }
+
+    /// Dev-only: starts (`hold`) or ends holding HTTP API mutations. A held HTTP mutation is
+    /// neither run nor answered until the hold ends; then the held ones run one at a time, in
+    /// their order of arrival. Returns the number of HTTP mutations held now.
+    pub fn hold_http_mutations(&self, hold: bool) -> usize {
+        self.http_hold.send_replace(hold);
+        self.http_mutations_waiting()
+    }
+
+    /// Dev-only: the HTTP API mutations received and not running yet (while they are held:
+    /// the held ones).
+    pub fn http_mutations_waiting(&self) -> usize {
+        self.http_waiting.load(Ordering::SeqCst)
+    }
+
+    /// Dev-only: whether HTTP API mutations are held now.
+    pub fn http_mutations_held(&self) -> bool {
+        *self.http_hold.borrow()
+    }
+
+    /// Waits for an HTTP API mutation's turn: they run one at a time, in their order of
+    /// arrival, and none starts while they are held (`hold_http_mutations`). Keep the returned
+    /// guard until the mutation has run.
+    pub async fn http_mutation_turn(&self) -> OwnedMutexGuard<()> {
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.http_waiting.fetch_add(1, Ordering::SeqCst);
+        let waiting = Waiting(&self.http_waiting);
+        let turn = self.http_turns.clone().lock_owned().await;
+        let mut hold = self.http_hold.subscribe();
+        let held = *hold.borrow_and_update();
+        if held {
+            tracing::info!("holding an HTTP mutation (dev endpoint)");
+            // The sender lives as long as the engine, so this ends only with the hold.
+            let _ = hold.wait_for(|held| !held).await;
+        }
+        drop(waiting);
+        turn
     }
 
     /// Dev-only: whether answers to `session`'s mutations are held back now.

@@ -191,22 +191,34 @@ async fn call_inner(
             request_id: random_request_id(),
         },
         Ok(args) => {
-            let joined = tokio::task::spawn_blocking(move || match kind {
-                Kind::Query => {
-                    let outcome = engine.query(&path, &args, identity.as_ref());
-                    CallOutcome {
-                        result: match &outcome.result {
-                            Ok(raw) => serde_json::from_str(raw.get())
-                                .map_err(|e| FnError::Internal(e.to_string())),
-                            Err(e) => Err(e.clone()),
-                        },
-                        log_lines: outcome.log_lines.clone(),
-                        ts: None,
-                        request_id: outcome.request_id.clone(),
+            // HTTP mutations run one at a time, in their order of arrival (and wait while the
+            // dev endpoint holds them); the turn ends when the mutation has run, even if the
+            // request is dropped meanwhile.
+            let turn = match kind {
+                Kind::Mutation => Some(engine.http_mutation_turn().await),
+                Kind::Query | Kind::Action => None,
+            };
+            let joined = tokio::task::spawn_blocking(move || {
+                let _turn = turn;
+                match kind {
+                    Kind::Query => {
+                        let outcome = engine.query(&path, &args, identity.as_ref());
+                        CallOutcome {
+                            result: match &outcome.result {
+                                Ok(raw) => serde_json::from_str(raw.get())
+                                    .map_err(|e| FnError::Internal(e.to_string())),
+                                Err(e) => Err(e.clone()),
+                            },
+                            log_lines: outcome.log_lines.clone(),
+                            ts: None,
+                            request_id: outcome.request_id.clone(),
+                        }
+                    }
+                    Kind::Mutation => engine.mutation(&path, &args, identity.as_ref(), None),
+                    Kind::Action => {
+                        engine.action(&path, &args, identity.as_ref(), random_request_id())
                     }
                 }
-                Kind::Mutation => engine.mutation(&path, &args, identity.as_ref(), None),
-                Kind::Action => engine.action(&path, &args, identity.as_ref(), random_request_id()),
             })
             .await;
             joined.map_err(|e| ApiError::new(500, "InternalServerError", e.to_string()))?
@@ -320,8 +332,14 @@ pub async fn dev_block_sessions(State(engine): State<Arc<Engine>>, body: Bytes) 
 /// `POST /dev/hold_mutations {sessionId?, hold}` (dev only): while `hold` is true, WebSocket
 /// mutations of that session (of every session without `sessionId`) still run and commit, but
 /// their answers, and everything the session sends after one, are held back until a call with
-/// `hold: false` (without `sessionId`: ends every hold). A socket dropped meanwhile loses what
-/// was held, so the client must re-send, and deduplication by (sessionId, requestId) answers it.
+/// `hold: false` (without `sessionId`: ends every hold, the HTTP one included). A socket dropped
+/// meanwhile loses what was held, so the client must re-send, and deduplication by (sessionId,
+/// requestId) answers it.
+///
+/// `POST /dev/hold_mutations {http: true, hold}`: while `hold` is true, HTTP API mutations
+/// (`POST /api/mutation`) are neither run nor answered; once it is false they run one at a time
+/// in their order of arrival. Every reply carries `heldHttp`, the number of HTTP mutations
+/// waiting to run now (while held: the held ones); `GET /dev/hold_mutations` reports it alone.
 pub async fn dev_hold_mutations(State(engine): State<Arc<Engine>>, body: Bytes) -> Response {
     let request = match serde_json::from_slice::<Json>(&body) {
         Ok(v) => v,
@@ -337,9 +355,43 @@ pub async fn dev_hold_mutations(State(engine): State<Arc<Engine>>, body: Bytes) 
     let Some(hold) = request.get("hold").and_then(Json::as_bool) else {
         return ApiError::new(400, "BadRequest", "`hold` must be true or false").into_response();
     };
+    let http = match request.get("http") {
+        None | Some(Json::Null) => false,
+        Some(Json::Bool(http)) => *http,
+        Some(_) => {
+            return ApiError::new(400, "BadRequest", "`http` must be true or false").into_response()
+        }
+    };
     let session = request.get("sessionId").and_then(Json::as_str).map(str::to_string);
+    if http {
+        if session.is_some() {
+            return ApiError::new(
+                400,
+                "BadRequest",
+                "HTTP mutations have no session: give `sessionId` or `http: true`, not both",
+            )
+            .into_response();
+        }
+        let held = engine.hold_http_mutations(hold);
+        return AxumJson(json!({ "heldHttp": held, "holdingHttp": hold })).into_response();
+    }
     let listeners = engine.hold_mutations(session, hold);
-    AxumJson(json!({ "notified": listeners })).into_response()
+    AxumJson(json!({
+        "notified": listeners,
+        "heldHttp": engine.http_mutations_waiting(),
+        "holdingHttp": engine.http_mutations_held(),
+    }))
+    .into_response()
+}
+
+/// `GET /dev/hold_mutations` (dev only): `{heldHttp, holdingHttp}`, the number of HTTP API
+/// mutations waiting to run now (while they are held: the held ones) and whether they are held.
+pub async fn dev_held_mutations(State(engine): State<Arc<Engine>>) -> Response {
+    AxumJson(json!({
+        "heldHttp": engine.http_mutations_waiting(),
+        "holdingHttp": engine.http_mutations_held(),
+    }))
+    .into_response()
 }
 
 #[cfg(test)]

@@ -60,7 +60,10 @@ pub fn router(engine: Arc<Engine>) -> anyhow::Result<Router> {
         .route("/dev/token", post(http_api::dev_token))
         .route("/dev/drop_sessions", post(http_api::dev_drop_sessions))
         .route("/dev/block_sessions", post(http_api::dev_block_sessions))
-        .route("/dev/hold_mutations", post(http_api::dev_hold_mutations))
+        .route(
+            "/dev/hold_mutations",
+            post(http_api::dev_hold_mutations).get(http_api::dev_held_mutations),
+        )
         .route(&format!("{}/npm/{{*path}}", clerk::PREFIX), get(clerk_asset));
     Ok(clerk::mount(router, clerk).layer(middleware::from_fn(cors)).with_state(engine))
 }

@@ -202,3 +202,127 @@ async fn a_remote_issuer_is_trusted_through_its_discovery_document() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["value"]["tokenIdentifier"], format!("{}|carol", issuer.http()));
 }
+
+/// `POST /dev/hold_mutations` with `body`; returns (status, reply).
+async fn hold_mutations(server: &Server, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/dev/hold_mutations", server.http()))
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    (response.status().as_u16(), response.json().await.expect("json"))
+}
+
+/// `GET /dev/hold_mutations`: how many HTTP mutations wait to run now.
+async fn held_http(server: &Server) -> u64 {
+    let reply: serde_json::Value = reqwest::get(format!("{}/dev/hold_mutations", server.http()))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    reply["heldHttp"].as_u64().expect("heldHttp")
+}
+
+async fn wait_for_held_http(server: &Server, n: u64) {
+    for _ in 0..250 {
+        if held_http(server).await == n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the devserver never held {n} HTTP mutations (holds {})", held_http(server).await);
+}
+
+/// Starts `posts:create {title}` over the HTTP API in a task of its own; its (status, body).
+fn spawn_create(
+    server: &Server,
+    token: &str,
+    title: &str,
+) -> tokio::task::JoinHandle<(u16, serde_json::Value)> {
+    let request = reqwest::Client::new()
+        .post(format!("{}/api/mutation", server.http()))
+        .bearer_auth(token)
+        .json(&json!({"path": "posts:create", "args": {"title": title, "body": ""}}));
+    tokio::spawn(async move {
+        let response = request.send().await.expect("mutation");
+        (response.status().as_u16(), response.json().await.expect("json"))
+    })
+}
+
+/// The titles of `posts:list`, oldest first.
+async fn titles_oldest_first(server: &Server) -> Vec<String> {
+    let (_, list) = server.call("query", "posts:list", json!({}), None).await;
+    let mut titles: Vec<String> = list["value"]
+        .as_array()
+        .expect("posts")
+        .iter()
+        .map(|p| p["title"].as_str().expect("title").to_string())
+        .collect();
+    titles.reverse(); // posts:list is newest first
+    titles
+}
+
+#[tokio::test]
+async fn held_http_mutations_wait_unanswered_then_run_in_their_order_of_arrival() {
+    let server = Server::start();
+    let token = server.token("alice", "Alice").await;
+    assert_eq!(held_http(&server).await, 0);
+    let (status, reply) = hold_mutations(&server, json!({"http": true, "hold": true})).await;
+    assert_eq!((status, reply), (200, json!({"heldHttp": 0, "holdingHttp": true})));
+
+    // Three mutations arrive one after another; none runs, none is answered.
+    let mut calls = Vec::new();
+    for (n, title) in ["first", "second", "third"].into_iter().enumerate() {
+        calls.push(spawn_create(&server, &token, title));
+        wait_for_held_http(&server, n as u64 + 1).await;
+    }
+    // Queries are not held, and see none of them.
+    assert_eq!(titles_oldest_first(&server).await, Vec::<String>::new());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(calls.iter().all(|c| !c.is_finished()), "no held mutation is answered");
+    assert_eq!(held_http(&server).await, 3);
+    // A WebSocket-session hold leaves them held; the no-op reply reports them too.
+    let (_, reply) = hold_mutations(&server, json!({"sessionId": "nobody", "hold": false})).await;
+    assert_eq!((&reply["heldHttp"], &reply["holdingHttp"]), (&json!(3), &json!(true)));
+
+    let (status, reply) = hold_mutations(&server, json!({"http": true, "hold": false})).await;
+    assert_eq!((status, &reply["holdingHttp"]), (200, &json!(false)));
+    for call in calls {
+        let (status, body) = call.await.expect("task");
+        assert_eq!((status, &body["status"]), (200, &json!("success")), "{body}");
+    }
+    assert_eq!(titles_oldest_first(&server).await, ["first", "second", "third"]);
+    assert_eq!(held_http(&server).await, 0);
+
+    // Released: the next one is answered at once.
+    let (status, body) = server
+        .call("mutation", "posts:create", json!({"title": "t", "body": ""}), Some(&token))
+        .await;
+    assert_eq!((status, &body["status"]), (200, &json!("success")));
+}
+
+#[tokio::test]
+async fn ending_every_hold_ends_the_http_one_and_bad_hold_requests_are_400() {
+    let server = Server::start();
+    let token = server.token("alice", "Alice").await;
+    hold_mutations(&server, json!({"http": true, "hold": true})).await;
+    let call = spawn_create(&server, &token, "held");
+    wait_for_held_http(&server, 1).await;
+    // `hold: false` without `sessionId` ends every hold, the HTTP one included.
+    let (status, _) = hold_mutations(&server, json!({"hold": false})).await;
+    assert_eq!(status, 200);
+    let (status, body) = call.await.expect("task");
+    assert_eq!((status, &body["status"]), (200, &json!("success")), "{body}");
+    assert_eq!(titles_oldest_first(&server).await, ["held"]);
+
+    for body in [
+        json!({"http": true, "sessionId": "s", "hold": true}),
+        json!({"http": "yes", "hold": true}),
+        json!({"http": true}),
+    ] {
+        let (status, reply) = hold_mutations(&server, body.clone()).await;
+        assert_eq!((status, reply["code"].as_str()), (400, Some("BadRequest")), "{body}");
+    }
+}

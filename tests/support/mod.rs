@@ -35,6 +35,32 @@ pub async fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut
     }
 }
 
+/// Like [`wait_until`], for a condition that has to ask (e.g. the devserver): polls it every
+/// 20 ms until it holds; panics with `what` after `timeout`.
+pub async fn wait_until_async<F: std::future::Future<Output = bool>>(
+    what: &str,
+    timeout: Duration,
+    mut condition: impl FnMut() -> F,
+) {
+    let start = js_sys::Date::now();
+    while !condition().await {
+        if js_sys::Date::now() - start > timeout.as_millis() as f64 {
+            panic!("timed out after {timeout:?} waiting until {what}");
+        }
+        sleep(20).await;
+    }
+}
+
+/// GETs a JSON reply from the devserver.
+pub async fn get(path: &str) -> serde_json::Value {
+    let response = gloo_net::http::Request::get(&format!("{CONVEX_URL}{path}"))
+        .send()
+        .await
+        .expect("devserver reachable");
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text).expect("json reply")
+}
+
 /// POSTs JSON to the devserver; returns the parsed reply.
 pub async fn post(path: &str, body: &serde_json::Value) -> serde_json::Value {
     let response = gloo_net::http::Request::post(&format!("{CONVEX_URL}{path}"))
