@@ -246,7 +246,7 @@ fn Header() -> Html {
         <header class="header">
             <div class="header-inner">
                 <Link<Route> to={Route::Home} classes="brand" active_class={classes!()}>
-                    <span class="logo" aria-hidden="true">{"◆"}</span>{APP}
+                    <span class="logo" aria-hidden="true">{"◆"}</span><span class="brand-name">{APP}</span>
                 </Link<Route>>
                 <nav class="nav">
                     <Link<Route> to={Route::Home} exact=true classes="nav-link">{"Home"}</Link<Route>>
