@@ -80,6 +80,10 @@ pub struct QueryOutcome {
     pub log_lines: Vec<String>,
     pub reads: ReadSet,
     pub request_id: String,
+    /// Dev-only (`/dev/fail_queries`): the failure was injected, for this query (function, args,
+    /// identity). Never cached: it answers only the subscription that got it (see
+    /// [`Engine::evaluate`]).
+    pub injected_for: Option<QueryKey>,
 }
 
 impl QueryOutcome {
@@ -120,9 +124,25 @@ struct Holds {
     sessions: HashSet<String>,
 }
 
+/// Dev-only: failures to inject into the next executions of a query function
+/// (`/dev/fail_queries`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryFault {
+    /// The function (canonical path, `posts:get`).
+    pub path: String,
+    /// Only executions with these args (canonical text), or any.
+    pub args: Option<String>,
+    /// How many executions are left to fail.
+    pub remaining: u32,
+    /// The error's message (the function "throws `new Error(message)`").
+    pub message: String,
+}
+
 struct State {
     store: Store,
     cache: HashMap<QueryKey, Arc<QueryOutcome>>,
+    /// Dev-only: injected failures, in order of injection.
+    faults: Vec<QueryFault>,
 }
 
 /// The devserver's shared state.
@@ -181,7 +201,7 @@ impl Engine {
         let (drops, _) = broadcast::channel(16);
         let (hold_changes, _) = watch::channel(0);
         Ok(Arc::new(Self {
-            state: Mutex::new(State { store, cache: HashMap::new() }),
+            state: Mutex::new(State { store, cache: HashMap::new(), faults: Vec::new() }),
             commits,
             drops,
             holds: Mutex::new(Holds::default()),
@@ -322,16 +342,57 @@ impl Engine {
     }
 
     /// Runs (or reuses) the queries `keys` against one snapshot; returns its timestamp and the
-    /// outcomes in order.
+    /// outcomes in order. With each key comes the outcome its subscription holds now, if any:
+    /// an injected failure it holds stays its outcome (it read nothing, so no write changes it;
+    /// a change of identity is another key and runs the query again), while every other lookup
+    /// of that query runs it (Convex caches no failed executions).
     pub fn evaluate(
         &self,
-        keys: &[(&QueryKey, &Json)],
+        keys: &[(&QueryKey, &Json, Option<&Arc<QueryOutcome>>)],
         identity: Option<&Identity>,
     ) -> (u64, Vec<Arc<QueryOutcome>>) {
         let mut state = self.lock();
         let ts = state.store.ts();
-        let outcomes = keys.iter().map(|(key, args)| state.outcome(key, args, identity)).collect();
+        let outcomes = keys
+            .iter()
+            .map(|(key, args, held)| match held {
+                Some(held) if held.injected_for.as_ref() == Some(*key) => (*held).clone(),
+                _ => state.outcome(key, args, identity),
+            })
+            .collect();
         (ts, outcomes)
+    }
+
+    /// Dev-only: the next `count` executions of the query function `path` (with `args` only,
+    /// if given) fail with `Uncaught Error: <message>`, as if the function threw before reading
+    /// anything; `count` 0 removes the injection. Results of `path` cached now are dropped, so
+    /// the next lookup of it runs it (a new subscription, an HTTP query, an action's
+    /// `runQuery`, or, at the next commit, a subscription open now). Replaces an earlier
+    /// injection for the same `path` and `args`. Returns the injections pending now.
+    pub fn fail_queries(
+        &self,
+        path: &str,
+        args: Option<&Json>,
+        count: u32,
+        message: String,
+    ) -> Vec<QueryFault> {
+        let path = functions::canonical_path(path);
+        let args = args.map(canonical_args);
+        let mut state = self.lock();
+        state.faults.retain(|f| !(f.path == path && f.args == args));
+        if count > 0 {
+            state
+                .cache
+                .retain(|key, _| key.path != path || args.as_ref().is_some_and(|a| *a != key.args));
+            tracing::info!(%path, ?args, count, "injecting query failures (dev endpoint)");
+            state.faults.push(QueryFault { path, args, remaining: count, message });
+        }
+        state.faults.clone()
+    }
+
+    /// Dev-only: the injected failures still pending (`GET /dev/fail_queries`).
+    pub fn query_faults(&self) -> Vec<QueryFault> {
+        self.lock().faults.clone()
     }
 
     /// Runs a query once (HTTP API, actions).
@@ -464,6 +525,21 @@ impl State {
         self.outcome_for_path(key, &path, args, identity)
     }
 
+    /// Dev-only: takes one injected failure for `key`, if one is pending.
+    fn take_fault(&mut self, key: &QueryKey) -> Option<String> {
+        let at = self
+            .faults
+            .iter()
+            .position(|f| f.path == key.path && f.args.as_ref().is_none_or(|a| *a == key.args))?;
+        let fault = &mut self.faults[at];
+        fault.remaining -= 1;
+        let message = fault.message.clone();
+        if fault.remaining == 0 {
+            self.faults.remove(at);
+        }
+        Some(message)
+    }
+
     fn outcome_for_path(
         &mut self,
         key: &QueryKey,
@@ -473,6 +549,16 @@ impl State {
     ) -> Arc<QueryOutcome> {
         if let Some(hit) = self.cache.get(key) {
             return hit.clone();
+        }
+        if let Some(message) = self.take_fault(key) {
+            tracing::info!(path = %key.path, args = %key.args, "an injected query failure (dev endpoint)");
+            return Arc::new(QueryOutcome {
+                result: Err(FnError::Uncaught(message)),
+                log_lines: vec![],
+                reads: ReadSet::default(),
+                request_id: random_request_id(),
+                injected_for: Some(key.clone()),
+            });
         }
         let outcome = Arc::new(self.run(path, args, identity));
         if self.cache.len() >= MAX_CACHED_OUTCOMES {
@@ -489,6 +575,7 @@ impl State {
             log_lines: vec![],
             reads: ReadSet::default(),
             request_id: request_id.clone(),
+            injected_for: None,
         };
         let (function, args) = match functions::resolve(path, Kind::Query, args) {
             Ok(found) => found,
@@ -501,6 +588,12 @@ impl State {
         let result = body(&mut ctx, args).and_then(|value| {
             serde_json::value::to_raw_value(&value).map_err(|e| FnError::Internal(e.to_string()))
         });
-        QueryOutcome { result, log_lines: ctx.logs, reads: ctx.reads, request_id }
+        QueryOutcome {
+            result,
+            log_lines: ctx.logs,
+            reads: ctx.reads,
+            request_id,
+            injected_for: None,
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The HTTP API (`POST /api/query`, `/api/mutation`, `/api/action`), the identity provider's
 //! well-known documents, and the dev-only endpoints (`/dev/token`, `/dev/drop_sessions`,
-//! `/dev/block_sessions`, `/dev/hold_mutations`).
+//! `/dev/block_sessions`, `/dev/hold_mutations`, `/dev/fail_queries`).
 //!
 //! Function outcomes are HTTP 200 with `{status: "success" | "error", …}` as the real backend
 //! answers; everything else is `{code, message}` with a 4xx status.
@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::{
     auth::{Identity, TokenRequest},
-    engine::{random_request_id, CallOutcome, Engine},
+    engine::{random_request_id, CallOutcome, Engine, QueryFault},
     functions::{FnError, Kind},
     values::{check_encoded, to_clean_json, MAX_ARGS_BYTES},
 };
@@ -392,6 +392,80 @@ pub async fn dev_held_mutations(State(engine): State<Arc<Engine>>) -> Response {
         "holdingHttp": engine.http_mutations_held(),
     }))
     .into_response()
+}
+
+/// The message of an injected failure when `/dev/fail_queries` is given none.
+pub const DEFAULT_INJECTED_MESSAGE: &str = "Injected failure (POST /dev/fail_queries)";
+
+fn faults_json(faults: &[QueryFault]) -> Json {
+    Json::Array(
+        faults
+            .iter()
+            .map(|f| {
+                json!({
+                    "path": f.path,
+                    "args": f.args.as_deref().and_then(|a| serde_json::from_str::<Json>(a).ok()),
+                    "remaining": f.remaining,
+                    "message": f.message,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `POST /dev/fail_queries {path, args?, count, message?}` (dev only): the next `count`
+/// executions of the query function `path` (only those with `args`, if given) fail with
+/// `Uncaught Error: <message>`, as a function that throws before reading anything would. Such
+/// a failure is never cached: the subscription that got it keeps it (no write can change it)
+/// until it is removed or its identity changes, and any other lookup runs the function again.
+/// Results of `path` cached now are dropped, so the next lookup runs it. `count: 0` removes
+/// the injection. Answers `{pending: [{path, args, remaining, message}]}`, as
+/// `GET /dev/fail_queries` does.
+pub async fn dev_fail_queries(State(engine): State<Arc<Engine>>, body: Bytes) -> Response {
+    let request = match serde_json::from_slice::<Json>(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return ApiError::new(
+                400,
+                "BadJsonBody",
+                format!("Failed to parse the request body as JSON: {e}"),
+            )
+            .into_response()
+        }
+    };
+    let Some(path) = request.get("path").and_then(Json::as_str).filter(|p| valid_function_path(p))
+    else {
+        return ApiError::new(400, "BadRequest", "`path` must be a function path (`posts:get`)")
+            .into_response();
+    };
+    let Some(count) =
+        request.get("count").and_then(Json::as_u64).and_then(|c| u32::try_from(c).ok())
+    else {
+        return ApiError::new(400, "BadRequest", "`count` must be a whole number >= 0")
+            .into_response();
+    };
+    let args = match request.get("args") {
+        None | Some(Json::Null) => None,
+        Some(args @ Json::Object(_)) => Some(args),
+        Some(_) => {
+            return ApiError::new(400, "BadRequest", "`args` must be an object").into_response()
+        }
+    };
+    let message = match request.get("message") {
+        None | Some(Json::Null) => DEFAULT_INJECTED_MESSAGE.to_string(),
+        Some(Json::String(m)) => m.clone(),
+        Some(_) => {
+            return ApiError::new(400, "BadRequest", "`message` must be a string").into_response()
+        }
+    };
+    let pending = engine.fail_queries(path, args, count, message);
+    AxumJson(json!({ "pending": faults_json(&pending) })).into_response()
+}
+
+/// `GET /dev/fail_queries` (dev only): `{pending: [{path, args, remaining, message}]}`, the
+/// injected query failures not used up yet.
+pub async fn dev_query_faults(State(engine): State<Arc<Engine>>) -> Response {
+    AxumJson(json!({ "pending": faults_json(&engine.query_faults()) })).into_response()
 }
 
 #[cfg(test)]

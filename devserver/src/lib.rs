@@ -64,6 +64,10 @@ pub fn router(engine: Arc<Engine>) -> anyhow::Result<Router> {
             "/dev/hold_mutations",
             post(http_api::dev_hold_mutations).get(http_api::dev_held_mutations),
         )
+        .route(
+            "/dev/fail_queries",
+            post(http_api::dev_fail_queries).get(http_api::dev_query_faults),
+        )
         .route(&format!("{}/npm/{{*path}}", clerk::PREFIX), get(clerk_asset));
     Ok(clerk::mount(router, clerk).layer(middleware::from_fn(cors)).with_state(engine))
 }

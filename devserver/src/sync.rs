@@ -579,7 +579,7 @@ impl Session {
     async fn transition(&mut self, always: bool) -> Flow {
         self.revalidate_identity().await?;
         let identity_key = self.identity.as_ref().map(|i| i.cache_key.clone());
-        let live: Vec<(u32, QueryKey, &Json)> = self
+        let live: Vec<(u32, QueryKey, &Json, Option<&Arc<QueryOutcome>>)> = self
             .queries
             .iter()
             .filter_map(|(id, sub)| {
@@ -589,13 +589,14 @@ impl Session {
                     args: sub.args_text.clone(),
                     identity: identity_key.clone(),
                 };
-                Some((*id, key, args))
+                Some((*id, key, args, sub.last.as_ref()))
             })
             .collect();
-        let keys: Vec<(&QueryKey, &Json)> = live.iter().map(|(_, k, a)| (k, *a)).collect();
+        let keys: Vec<(&QueryKey, &Json, Option<&Arc<QueryOutcome>>)> =
+            live.iter().map(|(_, k, a, held)| (k, *a, *held)).collect();
         let (ts, outcomes) = self.engine.evaluate(&keys, self.identity.as_deref());
         let mut fresh: BTreeMap<u32, Arc<QueryOutcome>> =
-            live.iter().map(|(id, _, _)| *id).zip(outcomes).collect();
+            live.iter().map(|(id, _, _, _)| *id).zip(outcomes).collect();
 
         // Queries with unusable args fail once, without running.
         for (id, sub) in &self.queries {
@@ -608,6 +609,7 @@ impl Session {
                             log_lines: vec![],
                             reads: Default::default(),
                             request_id: crate::engine::random_request_id(),
+                            injected_for: None,
                         }),
                     );
                 }
