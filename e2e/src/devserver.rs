@@ -1,5 +1,5 @@
-//! The devserver's HTTP API from the tests: dev tokens, functions, and seeding data (e.g. posts
-//! for list tests) without going through the page.
+//! The devserver's HTTP API from the tests: dev tokens, functions, seeding data (e.g. posts
+//! for list tests) without going through the page, and injecting query failures.
 
 use std::time::Duration;
 
@@ -73,6 +73,15 @@ impl DevServer {
         Ok((status, value))
     }
 
+    fn get(&self, path: &str) -> Result<(u16, Value), Error> {
+        let response = self.agent.get(format!("{}{path}", self.url)).call()?;
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string()?;
+        let value = serde_json::from_str(&text)
+            .map_err(|e| format!("GET {path}: answer is not JSON ({e}): {text:.300}"))?;
+        Ok((status, value))
+    }
+
     /// A Convex token for `user` from `POST /dev/token` (issued by the devserver itself, `aud`
     /// "convex", 10 minutes).
     pub fn token(&self, user: &User) -> Result<String, Error> {
@@ -132,6 +141,65 @@ impl DevServer {
                     .ok_or_else(|| Error::from(format!("posts:create returned {id}")))
             })
             .collect()
+    }
+
+    /// Deletes a post as `user` (`posts:remove`, its author only).
+    pub fn remove_post(&self, user: &User, id: &str) -> Result<(), Error> {
+        let token = self.token(user)?;
+        self.mutation("posts:remove", json!({ "id": id }), Some(&token))?;
+        Ok(())
+    }
+
+    /// `POST /dev/fail_queries`: the next `count` executions of the query function `path`
+    /// (with `args` only, if given) fail with `Uncaught Error: <message>` (a default message
+    /// without one); `count` 0 cancels. The injections pending afterwards.
+    pub fn fail_queries(
+        &self,
+        path: &str,
+        args: Option<Value>,
+        count: u32,
+        message: Option<&str>,
+    ) -> Result<Vec<Value>, Error> {
+        let body = json!({ "path": path, "args": args, "count": count, "message": message });
+        let (status, value) = self.post("/dev/fail_queries", &body, None)?;
+        match value.get("pending") {
+            Some(Value::Array(pending)) if status == 200 => Ok(pending.clone()),
+            _ => Err(format!("POST /dev/fail_queries answered {status}: {value}").into()),
+        }
+    }
+
+    /// `POST /dev/drop_sessions`: drops the sync sockets of `session` (of every session
+    /// without one) without a close frame, as a network failure would.
+    pub fn drop_sessions(&self, session: Option<&str>) -> Result<(), Error> {
+        let body = match session {
+            Some(id) => json!({ "sessionId": id }),
+            None => json!({}),
+        };
+        let (status, value) = self.post("/dev/drop_sessions", &body, None)?;
+        if status != 200 {
+            return Err(format!("POST /dev/drop_sessions answered {status}: {value}").into());
+        }
+        Ok(())
+    }
+
+    /// `POST /dev/block_sessions`: while `block`, every sync socket of `session` is dropped
+    /// right after its Connect (those open now at once): its queries get no answers.
+    pub fn block_session(&self, session: &str, block: bool) -> Result<(), Error> {
+        let body = json!({ "sessionId": session, "block": block });
+        let (status, value) = self.post("/dev/block_sessions", &body, None)?;
+        if status != 200 {
+            return Err(format!("POST /dev/block_sessions answered {status}: {value}").into());
+        }
+        Ok(())
+    }
+
+    /// `GET /dev/fail_queries`: the injected query failures not used up yet.
+    pub fn pending_query_failures(&self) -> Result<Vec<Value>, Error> {
+        let (status, value) = self.get("/dev/fail_queries")?;
+        match value.get("pending") {
+            Some(Value::Array(pending)) if status == 200 => Ok(pending.clone()),
+            _ => Err(format!("GET /dev/fail_queries answered {status}: {value}").into()),
+        }
     }
 
     /// Every post (`posts:list`), newest first.

@@ -4,7 +4,10 @@
 //! - [`stack`]: builds the devserver and the demo, starts the devserver (fresh data dir),
 //!   `trunk serve` and ChromeDriver on free ports, waits for each, tears them down.
 //! - [`webdriver`]: a small W3C WebDriver client (blocking HTTP + JSON).
-//! - [`devserver`]: the devserver's HTTP API (tokens, functions, seeding posts).
+//! - [`devserver`]: the devserver's HTTP API (tokens, functions, seeding posts, injecting
+//!   query failures).
+//! - [`page`]: instruments installed in the page: a DOM change recorder (`MutationObserver`)
+//!   and a WebSocket send spy.
 //! - [`run`]: the test runner the test binary's `main` calls: the stack starts once, each test
 //!   gets a fresh browser session and a screenshot folder, a panic or an `Err` fails only that
 //!   test (with a screenshot and the browser's console), and everything stops at the end.
@@ -22,6 +25,7 @@
 //! ```
 
 pub mod devserver;
+pub mod page;
 pub mod process;
 pub mod stack;
 pub mod webdriver;
@@ -35,6 +39,7 @@ use std::{
 };
 
 pub use devserver::{DevServer, User, ALICE, BOB};
+pub use page::{DomFrame, DomRecorder, SendSpy};
 pub use stack::Stack;
 pub use webdriver::{Browser, Element, WebDriverError};
 
@@ -48,6 +53,9 @@ pub struct Test {
     /// `module::function` (the module path of the test binary without its crate name).
     pub name: &'static str,
     pub run: fn(&mut Ctx) -> Result,
+    /// Why it is skipped unless asked for (`--ignored`, `--include-ignored`): a known bug it
+    /// shows, for instance.
+    pub ignore: Option<&'static str>,
 }
 
 impl Test {
@@ -57,11 +65,22 @@ impl Test {
     }
 }
 
-/// Lists test functions of the current module as a `&[Test]`.
+/// Lists test functions of the current module as a `&[Test]`; `#[ignore = "why"]` before one
+/// skips it unless the run asks for ignored tests (as libtest's `--ignored` and
+/// `--include-ignored`).
 #[macro_export]
 macro_rules! tests {
-    ($($f:ident),* $(,)?) => {
-        &[$($crate::Test { name: concat!(module_path!(), "::", stringify!($f)), run: $f }),*]
+    ($($(#[ignore = $why:literal])? $f:ident),* $(,)?) => {
+        &[$($crate::Test {
+            name: concat!(module_path!(), "::", stringify!($f)),
+            run: $f,
+            ignore: {
+                #[allow(unused_mut)]
+                let mut why: Option<&'static str> = None;
+                $(why = Some($why);)?
+                why
+            },
+        }),*]
     };
 }
 
@@ -138,11 +157,18 @@ fn selected<'t>(groups: &[&'t [Test]], filters: &[String], exact: bool) -> Vec<&
 }
 
 /// The test binary's `main`: runs the tests named on the command line (substrings of
-/// `module::function`, or all; `--exact`, `--list`), prints a cargo-like report, and returns
-/// failure if any test failed.
+/// `module::function`, or all; `--exact`, `--list`; ignored tests only with `--ignored`, or
+/// with the others with `--include-ignored`), prints a cargo-like report, and returns failure
+/// if any test failed.
 pub fn run(groups: &[&[Test]]) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let exact = args.iter().any(|a| a == "--exact");
+    let only_ignored = args.iter().any(|a| a == "--ignored");
+    let include_ignored = args.iter().any(|a| a == "--include-ignored");
+    let runs = |t: &Test| match t.ignore {
+        Some(_) => only_ignored || include_ignored,
+        None => !only_ignored,
+    };
     // Values of libtest options that take one (`--test-threads 1`) are not filters.
     let mut filters = vec![];
     let mut skip_next = false;
@@ -156,15 +182,27 @@ pub fn run(groups: &[&[Test]]) -> ExitCode {
             filters.push(a.clone());
         }
     }
-    let tests = selected(groups, &filters, exact);
+    let matching = selected(groups, &filters, exact);
     if args.iter().any(|a| a == "--list") {
-        for t in &tests {
-            println!("{}: test", t.short_name());
+        for t in &matching {
+            match t.ignore {
+                Some(why) => println!("{}: test (ignored: {why})", t.short_name()),
+                None => println!("{}: test", t.short_name()),
+            }
         }
         return ExitCode::SUCCESS;
     }
+    // With `--ignored`, the others are not run and not reported (as libtest does).
+    let (tests, ignored): (Vec<&Test>, Vec<&Test>) =
+        matching.into_iter().filter(|t| !only_ignored || t.ignore.is_some()).partition(|t| runs(t));
     if tests.is_empty() {
-        println!("\nrunning 0 tests (no test matches {filters:?})\n");
+        for t in &ignored {
+            println!("test {} ... ignored, {}", t.short_name(), t.ignore.unwrap_or_default());
+        }
+        println!(
+            "\nrunning 0 tests (no test to run matches {filters:?}; {} ignored)\n",
+            ignored.len()
+        );
         return ExitCode::SUCCESS;
     }
 
@@ -217,6 +255,9 @@ pub fn run(groups: &[&[Test]]) -> ExitCode {
             }
         }
     }
+    for t in &ignored {
+        println!("test {} ... ignored, {}", t.short_name(), t.ignore.unwrap_or_default());
+    }
     let passed = tests.len() - failed.len();
     if !failed.is_empty() {
         println!("\nfailures:");
@@ -227,9 +268,10 @@ pub fn run(groups: &[&[Test]]) -> ExitCode {
         stack.keep_run_dir = true;
     }
     println!(
-        "\ntest result: {}. {passed} passed; {} failed; setup {:.1}s, total {:.1}s\n",
+        "\ntest result: {}. {passed} passed; {} failed; {} ignored; setup {:.1}s, total {:.1}s\n",
         if failed.is_empty() { "ok" } else { "FAILED" },
         failed.len(),
+        ignored.len(),
         setup.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );

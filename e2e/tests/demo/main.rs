@@ -8,9 +8,10 @@
 //! A new group of tests: a module here with `pub const TESTS: &[e2e::Test] = e2e::tests![…];`,
 //! listed in `main` below. Selectors and texts of the demo live in `ui.rs`.
 
+mod router;
 mod smoke;
 mod ui;
 
 fn main() -> std::process::ExitCode {
-    e2e::run(&[smoke::TESTS])
+    e2e::run(&[smoke::TESTS, router::TESTS])
 }

@@ -3,7 +3,7 @@
 
 use e2e::{Ctx, ALICE};
 
-use crate::ui;
+use crate::ui::{self, unique};
 
 pub const TESTS: &[e2e::Test] = e2e::tests![
     home_page_renders_with_its_title,
@@ -13,17 +13,6 @@ pub const TESTS: &[e2e::Test] = e2e::tests![
     sign_in_with_a_wrong_password_shows_the_error,
     signed_in_user_writes_a_post,
 ];
-
-/// A title no other test (or run) uses.
-fn unique(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() % 1_000_000)
-        .unwrap_or(0);
-    format!("{prefix} {millis}-{}", N.fetch_add(1, Ordering::SeqCst))
-}
 
 fn home_page_renders_with_its_title(t: &mut Ctx) -> e2e::Result {
     t.open("/")?;
