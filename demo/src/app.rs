@@ -257,8 +257,10 @@ fn Header() -> Html {
                     <span class="dot" />
                     <span class="connection-label">{ label }</span>
                 </span>
-                <SignedIn><UserButton /></SignedIn>
-                <SignedOut><SignInButton /></SignedOut>
+                <span class="auth-slot">
+                    <SignedIn><UserButton /></SignedIn>
+                    <SignedOut><SignInButton /></SignedOut>
+                </span>
             </div>
         </header>
     }

@@ -362,9 +362,11 @@ pub fn Outlet<R: RouteDef>() -> Html {
             };
             handle.state.borrow_mut().current = route.to_path();
             handle.changed();
+            // Render again now that the navigation is stored: that render arms the timer that
+            // shows the pending component if the loader is still running after `pending_ms`.
+            update.force_update();
             if ctx.auth.is_loading && route.needs_auth() {
                 // Decided when auth is known (this effect runs again then).
-                update.force_update();
                 return;
             }
             match route.before_load(&ctx) {

@@ -1,9 +1,8 @@
 //! The router as a user meets it: pages that render with their data (no loading flash), links
 //! that load their page on hover, not-found for ids that name no post, the catch boundary and
 //! "Try again" (with failures injected by the devserver), the sign-in redirect of a protected
-//! page, scroll restoration across history, titles per route, and the devtools panel. Two more
-//! show known bugs and are ignored until fixed (`--ignored` runs them): the scroll position
-//! after a reload, and the pending skeleton of a loader that takes over a second.
+//! page, scroll restoration across history and after a reload, titles per route, the devtools
+//! panel, and the pending skeleton of a loader that takes over a second.
 //!
 //! What a screenshot cannot show (that something *never* appeared, which frames the page sent)
 //! is watched from inside the page: a `MutationObserver` on `main` ([`DomRecorder`]) and a spy
@@ -23,16 +22,9 @@ pub const TESTS: &[e2e::Test] = e2e::tests![
     a_failing_loader_shows_the_catch_boundary_and_try_again_recovers,
     the_new_post_page_sends_signed_out_users_to_sign_in_and_back,
     back_and_forward_restore_the_scroll_position,
-    #[ignore = "demo/router bug: after a reload the list lands ~7 px lower, one more each reload \
-                (restored before the header grows when Clerk loads; scroll anchoring's shift is \
-                saved as the entry's position)"]
     a_reload_returns_to_the_entrys_scroll_position,
     the_title_follows_the_route,
     devtools_list_the_live_cache_entries,
-    #[ignore = "router bug: a loader still running after 1 s shows no pending skeleton (the \
-                Outlet arms its pending timer only while rendering, and nothing re-renders it \
-                after the navigation effect stores the navigation): the old page stays, forever \
-                if the loader hangs"]
     a_slow_loader_keeps_the_page_then_shows_the_skeleton_after_a_second,
 ];
 
