@@ -97,7 +97,7 @@ impl RouteDef for Route {
         matches!(self, Route::NewPost)
     }
 
-    fn before_load(&self, ctx: &RouterContext) -> BeforeLoad<Self> {
+    fn before_load(&self, ctx: &mut RouterContext) -> BeforeLoad<Self> {
         match self {
             Route::NewPost if ctx.auth.user_id.is_none() => BeforeLoad::RedirectWithQuery(
                 Route::SignIn,
@@ -210,7 +210,7 @@ fn Shell(props: &ShellProps) -> Html {
             async move { clerk.convex_token(false).await }
         })
     };
-    let context = RouterContext { queries, convex: props.convex.clone(), auth: route_auth };
+    let context = RouterContext::new(queries, props.convex.clone(), route_auth);
     html! {
         <RouterProvider<Route> {context}>
             <Layout />

@@ -37,8 +37,9 @@ pub use link::{Link, LinkProps};
 pub use route::{BeforeLoad, LoadError, Loader, RouteAuth, RouteDef, RouterContext};
 #[cfg(target_arch = "wasm32")]
 pub use runtime::{
-    use_route_boundary, use_router, LoadRecord, Outlet, RouterHandle, RouterListener,
-    RouterProvider, RouterProviderProps, RouterState, PRELOAD_DELAY, PRELOAD_STALE_TIME,
+    use_route_boundary, use_route_query, use_router, LoadRecord, Outlet, RouterHandle,
+    RouterListener, RouterProvider, RouterProviderProps, RouterState, PRELOAD_DELAY,
+    PRELOAD_STALE_TIME,
 };
 
 /// Engine-independent time for the devtools (`performance.now()`).

@@ -87,8 +87,9 @@ impl RouteAuth {
 }
 
 /// What `before_load` and loaders get: the query cache, the Convex client and the auth state
-/// (TanStack Router's route context, as the seed's `routerWithQueryClient` builds it).
-#[derive(Clone, PartialEq)]
+/// (TanStack Router's route context, as the seed's `routerWithQueryClient` builds it), plus
+/// whatever a `before_load` adds for its loader ([`RouterContext::insert`]).
+#[derive(Clone)]
 pub struct RouterContext {
     /// The query cache (loaders call `ensure_query_data`).
     pub queries: QueryClient,
@@ -96,6 +97,33 @@ pub struct RouterContext {
     pub convex: ConvexClient,
     /// Who is signed in.
     pub auth: RouteAuth,
+    /// Values `before_load` added, by type.
+    extra: Vec<Rc<dyn std::any::Any>>,
+}
+
+impl PartialEq for RouterContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.queries == other.queries && self.convex == other.convex && self.auth == other.auth
+    }
+}
+
+impl RouterContext {
+    /// A context with nothing added.
+    pub fn new(queries: QueryClient, convex: ConvexClient, auth: RouteAuth) -> Self {
+        Self { queries, convex, auth, extra: Vec::new() }
+    }
+
+    /// Adds a value for the loader (one per type; a second replaces the first): what a
+    /// `before_load` returns into TanStack Router's context.
+    pub fn insert<T: 'static>(&mut self, value: T) {
+        self.extra.retain(|v| !v.is::<T>());
+        self.extra.push(Rc::new(value));
+    }
+
+    /// A value `before_load` added.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.extra.iter().find_map(|v| v.downcast_ref::<T>())
+    }
 }
 
 /// What `before_load` decides.
@@ -127,7 +155,7 @@ pub enum BeforeLoad<R> {
 /// }
 ///
 /// impl RouteDef for Route {
-///     fn before_load(&self, ctx: &RouterContext) -> BeforeLoad<Self> {
+///     fn before_load(&self, ctx: &mut RouterContext) -> BeforeLoad<Self> {
 ///         match self {
 ///             Route::Account if ctx.auth.user_id.is_none() => BeforeLoad::Redirect(Route::SignIn),
 ///             _ => BeforeLoad::Continue,
@@ -149,8 +177,9 @@ pub trait RouteDef: Routable + Clone + PartialEq + 'static {
         false
     }
 
-    /// Runs first; may redirect. Default: continue.
-    fn before_load(&self, _ctx: &RouterContext) -> BeforeLoad<Self> {
+    /// Runs first; may redirect, or add values for the loader to the context
+    /// ([`RouterContext::insert`]). Default: continue.
+    fn before_load(&self, _ctx: &mut RouterContext) -> BeforeLoad<Self> {
         BeforeLoad::Continue
     }
 

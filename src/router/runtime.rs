@@ -125,7 +125,7 @@ impl<R: RouteDef> RouterHandle<R> {
     /// Runs `route`'s `before_load` and loader ahead of a navigation (preload on intent),
     /// unless it was preloaded within [`PRELOAD_STALE_TIME`] or auth is still loading.
     pub fn preload(&self, route: &R) {
-        let Some(ctx) = self.context() else { return };
+        let Some(mut ctx) = self.context() else { return };
         if ctx.auth.is_loading && route.needs_auth() {
             return;
         }
@@ -138,7 +138,7 @@ impl<R: RouteDef> RouterHandle<R> {
             }
             st.preloaded.insert(path.clone(), at);
         }
-        if !matches!(route.before_load(&ctx), BeforeLoad::Continue) {
+        if !matches!(route.before_load(&mut ctx), BeforeLoad::Continue) {
             return;
         }
         let Some(loader) = route.loader(&ctx) else { return };
@@ -258,6 +258,40 @@ pub fn RouterProvider<R: RouteDef>(props: &RouterProviderProps) -> Html {
     }
 }
 
+/// A [`crate::use_suspense_query`] whose failure goes to the route's error component (Yew has
+/// no error boundaries): the component suspends with the data, and on an error the route shows
+/// its error component (or [`super::DefaultCatchBoundary`]) instead of the page, whose "Try
+/// again" fetches it afresh.
+///
+/// # Example
+/// ```no_run
+/// use yew::prelude::*;
+/// use yew_convex::{convex_query, router::use_route_query};
+///
+/// #[function_component]
+/// fn Post() -> HtmlResult {
+///     let post = use_route_query(convex_query::<serde_json::Value, _>("posts:get", serde_json::json!({"id": "…"})))?;
+///     Ok(html! { <pre>{ post.to_string() }</pre> })
+/// }
+/// ```
+#[hook]
+pub fn use_route_query<T: 'static>(
+    query: crate::hooks::CachedQuery<T>,
+) -> yew::suspense::SuspensionResult<Rc<T>> {
+    let held = use_mut_ref(|| None::<yew::suspense::SuspensionHandle>);
+    let report = use_route_boundary();
+    match crate::hooks::use_suspense_query(query)? {
+        Ok(data) => Ok(data),
+        Err(error) => {
+            report.emit(error.to_string());
+            // The page is being replaced by the error component: stay suspended until then.
+            let (suspension, handle) = yew::suspense::Suspension::new();
+            *held.borrow_mut() = Some(handle);
+            Err(suspension)
+        }
+    }
+}
+
 /// Lets components under a route send query errors to the route's error component (Yew has no
 /// error boundaries): `use_route_boundary().emit(message)`.
 #[hook]
@@ -341,7 +375,7 @@ pub fn Outlet<R: RouteDef>() -> Html {
             (handle.clone(), state.clone(), update.clone(), navigator.clone());
         use_effect_with((route.clone(), auth_key.clone(), *retry), move |(route, _, _)| {
             let Some(route) = route.clone() else { return };
-            let Some(ctx) = handle.context() else { return };
+            let Some(mut ctx) = handle.context() else { return };
             let generation = {
                 let mut st = state.borrow_mut();
                 // Leaving an entry: its position is final; the next one settles first.
@@ -369,7 +403,7 @@ pub fn Outlet<R: RouteDef>() -> Html {
                 // Decided when auth is known (this effect runs again then).
                 return;
             }
-            match route.before_load(&ctx) {
+            match route.before_load(&mut ctx) {
                 BeforeLoad::Continue => {}
                 BeforeLoad::Redirect(to) => {
                     if let Some(navigator) = &navigator {
