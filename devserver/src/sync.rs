@@ -29,6 +29,9 @@ use crate::{
 const WS_PING_INTERVAL: Duration = Duration::from_secs(5);
 /// Actions one session may have running; more is overload (close 1013).
 const MAX_ACTIONS_IN_FLIGHT: usize = 256;
+/// After a server-initiated close, how long the session keeps reading (and discarding) what the
+/// client still sends, waiting for its Close, before dropping the connection.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// Messages queued for the socket before the session waits for the client to read.
 const OUTGOING_BUFFER: usize = 256;
 
@@ -169,8 +172,27 @@ pub async fn run(engine: Arc<Engine>, socket: WebSocket, info: ClientInfo) {
     if matches!(stop, Stop::Dropped) {
         writer.abort();
     } else {
-        // Let queued messages (a FatalError and its Close) reach the client.
-        let _ = timeout(Duration::from_secs(5), writer).await;
+        // Let queued messages (a FatalError and its Close) reach the client, and keep reading
+        // until the client answers our Close (or goes away). Dropping the socket while the
+        // client's data is still unread (a Pong, a message sent right after Authenticate) makes
+        // the kernel answer with a TCP reset, and the client may then lose what we queued.
+        let drain = async {
+            while let Some(Ok(frame)) = stream.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        tokio::pin!(drain);
+        let mut writer = writer;
+        tokio::select! {
+            () = &mut drain => {
+                let _ = timeout(Duration::from_secs(5), writer).await;
+            }
+            _ = timeout(Duration::from_secs(5), &mut writer) => {
+                let _ = timeout(CLOSE_LINGER, drain).await;
+            }
+        }
     }
 }
 

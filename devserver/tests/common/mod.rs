@@ -157,8 +157,12 @@ fn try_spawn(data: &PathBuf, port: u16, extra: &[String]) -> Result<(Child, u16)
                 .next()
                 .and_then(|p| p.trim().parse().ok())
                 .ok_or("bad port line")?;
-            // Keep draining stdout so the child never blocks on a full pipe.
+            // Keep draining stdout and stderr so the child never blocks on a full pipe (a few
+            // hundred warnings fill a pipe's buffer, and the next log line would hang it).
             std::thread::spawn(move || for _ in lines {});
+            if let Some(stderr) = child.stderr.take() {
+                std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
+            }
             Ok((child, port))
         }
         other => {
