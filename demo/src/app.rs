@@ -146,12 +146,25 @@ impl RouteDef for Route {
             .link("manifest", "/site.webmanifest")
     }
 
-    fn head(&self) -> Head {
+    fn head(&self, ctx: &RouterContext) -> Head {
         let title = match self {
             Route::Home => APP.to_string(),
             Route::Posts => format!("Posts | {APP}"),
             Route::NewPost => format!("New post | {APP}"),
-            Route::Post { .. } => format!("Post | {APP}"),
+            Route::Post { id } => {
+                // The loader put the post in the cache: the tab shows its title.
+                let data = ctx.queries.get_query_data(&post_key(id));
+                let post = data.as_ref().and_then(yew_convex::cache::convex_value).and_then(|v| {
+                    v.as_object()
+                        .and_then(|o| o.get("title"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                });
+                match post {
+                    Some(title) => format!("{title} | {APP}"),
+                    None => format!("Post | {APP}"),
+                }
+            }
             Route::SignIn => format!("Sign in | {APP}"),
             Route::NotFound => format!("Not found | {APP}"),
         };

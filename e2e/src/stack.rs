@@ -26,12 +26,15 @@ fn log(message: impl AsRef<str>) {
     eprintln!("\x1b[1m[e2e]\x1b[0m {}", message.as_ref());
 }
 
-/// Where the workspace is.
+/// Where the workspace is: read at run time (cargo sets `CARGO_MANIFEST_DIR` for the tests it
+/// runs), not baked in at compile time. A test binary reused from a shared target directory may
+/// have been compiled in another checkout with the same sources; it must still drive *this*
+/// checkout's demo.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("e2e/ is inside the workspace")
-        .to_path_buf()
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir)
 }
 
 /// Cargo's target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).

@@ -161,7 +161,7 @@ pub enum BeforeLoad<R> {
 ///             _ => BeforeLoad::Continue,
 ///         }
 ///     }
-///     fn head(&self) -> Head {
+///     fn head(&self, _ctx: &RouterContext) -> Head {
 ///         Head::new().title(match self { Route::Account => "Account", _ => "Home" })
 ///     }
 ///     fn render(&self) -> Html {
@@ -194,8 +194,9 @@ pub trait RouteDef: Routable + Clone + PartialEq + 'static {
         Head::default()
     }
 
-    /// This route's head. Default: empty.
-    fn head(&self) -> Head {
+    /// This route's head, once its loader is done: `ctx.queries` holds what the loader
+    /// fetched (a post page titled with the post's title). Default: empty.
+    fn head(&self, _ctx: &RouterContext) -> Head {
         Head::default()
     }
 

@@ -527,9 +527,10 @@ pub fn Outlet<R: RouteDef>() -> Html {
     {
         let state = state.clone();
         let shown_route = ready_path.as_ref().map(|_| route.clone());
+        let ctx = handle.context();
         use_effect_with(ready_path.clone(), move |ready| {
-            if let (Some(_), Some(route)) = (ready, shown_route) {
-                dom::apply_head(&Head::merge([&R::root_head(), &route.head()]));
+            if let (Some(_), Some(route), Some(ctx)) = (ready, shown_route, ctx) {
+                dom::apply_head(&Head::merge([&R::root_head(), &route.head(&ctx)]));
                 let key = dom::history_entry_key();
                 let mut st = state.borrow_mut();
                 if st.restored_key.as_deref() != Some(key.as_str()) {

@@ -432,7 +432,7 @@ fn the_title_follows_the_route(t: &mut Ctx) -> e2e::Result {
     t.wait_for_text(ui::POST_ITEM, &title)?.find("a")?.click()?;
     t.wait_for_path(&format!("{}{id}", ui::POST_PATH_PREFIX))?;
     t.wait_for_text(ui::POST_HEADING, &title)?;
-    ui::wait_for_title_exactly(t, ui::TITLE_POST)?;
+    ui::wait_for_title_exactly(t, &format!("{title} | yew-convex"))?;
     t.screenshot("post")?;
 
     t.back()?;

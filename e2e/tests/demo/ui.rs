@@ -68,7 +68,6 @@ pub const AFTER_SIGN_IN_PATH: &str = "/posts";
 
 pub const TITLE_HOME: &str = "yew-convex";
 pub const TITLE_POSTS: &str = "Posts | yew-convex";
-pub const TITLE_POST: &str = "Post | yew-convex";
 pub const TITLE_SIGN_IN: &str = "Sign in | yew-convex";
 pub const TITLE_NEW_POST: &str = "New post | yew-convex";
 pub const TITLE_NOT_FOUND: &str = "Not found | yew-convex";
