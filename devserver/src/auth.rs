@@ -3,7 +3,8 @@
 //! The provider owns one RS256 key, generated on first start and kept in the data dir; it serves
 //! OIDC discovery and JWKS, and mints tokens (for `POST /dev/token`, `devserver token` and the
 //! Clerk stand-in). Verification follows Convex's OIDC rules: the provider is chosen by `iss`
-//! (trailing slash trimmed) among the trusted issuers, `aud` must be exactly `convex`, the key is
+//! (trailing slash trimmed) among the trusted issuers and by `aud` containing `convex` (any
+//! other audience in `aud` then fails verification), the key is
 //! found by `kid` in the issuer's JWKS (discovered from `<iss>/.well-known/openid-configuration`
 //! for issuers other than this server), the signature is RS256, `exp` is enforced with no leeway,
 //! and `sub`, `iat` and `exp` are required.
@@ -241,14 +242,22 @@ impl Auth {
             .and_then(Json::as_str)
             .map(trim_issuer)
             .ok_or(AuthError::MissingIssuer)?;
-        let aud_ok = match claims.get("aud") {
-            Some(Json::String(a)) => a == AUDIENCE,
-            Some(Json::Array(items)) => items.len() == 1 && items[0] == AUDIENCE,
-            _ => false,
+        // The provider is the one whose application id `aud` contains; a token that also names
+        // other audiences then fails verification (Convex: `Unauthenticated`, not
+        // `NoAuthProvider`).
+        let (aud_contains, aud_extra) = match claims.get("aud") {
+            Some(Json::String(a)) => (a == AUDIENCE, false),
+            Some(Json::Array(items)) => {
+                (items.iter().any(|a| a == AUDIENCE), items.iter().any(|a| a != AUDIENCE))
+            }
+            _ => (false, false),
         };
         let is_local = iss == self.issuer;
-        if !aud_ok || !(is_local || self.trusted_remote.iter().any(|t| t == iss)) {
+        if !aud_contains || !(is_local || self.trusted_remote.iter().any(|t| t == iss)) {
             return Err(AuthError::NoProvider(self.describe_providers()));
+        }
+        if aud_extra {
+            return Err(AuthError::InvalidToken);
         }
         if header.get("alg").and_then(Json::as_str) != Some("RS256") {
             return Err(AuthError::InvalidToken);
@@ -454,7 +463,16 @@ mod tests {
             json!({"iss": auth.issuer(), "sub": "a", "aud": ["convex", "other"], "iat": now_secs(), "exp": now_secs() + 60}).to_string(),
         );
         parts[1] = &wrong_aud;
-        assert!(matches!(auth.verify(&parts.join(".")).await, Err(AuthError::NoProvider(_))));
+        // The provider is found (`aud` contains `convex`), the extra audience is refused.
+        assert_eq!(auth.verify(&parts.join(".")).await, Err(AuthError::InvalidToken));
+        // Signed, so only the audience is wrong.
+        let extra_aud = auth.sign_claims(&json!({"iss": auth.issuer(), "sub": "a", "aud": ["convex", "x"], "iat": now_secs(), "exp": now_secs() + 60}));
+        assert_eq!(auth.verify(&extra_aud).await, Err(AuthError::InvalidToken));
+        assert_eq!(AuthError::InvalidToken.code(), ("Unauthenticated", 401));
+        let only_aud = auth.sign_claims(&json!({"iss": auth.issuer(), "sub": "a", "aud": ["convex"], "iat": now_secs(), "exp": now_secs() + 60}));
+        assert!(auth.verify(&only_aud).await.is_ok());
+        let other_aud = auth.sign_claims(&json!({"iss": auth.issuer(), "sub": "a", "aud": ["x"], "iat": now_secs(), "exp": now_secs() + 60}));
+        assert!(matches!(auth.verify(&other_aud).await, Err(AuthError::NoProvider(_))));
 
         let wrong_iss = auth.sign_claims(&json!({"iss": "https://evil.example", "sub": "a", "aud": "convex", "iat": now_secs(), "exp": now_secs() + 60}));
         assert!(matches!(auth.verify(&wrong_iss).await, Err(AuthError::NoProvider(_))));

@@ -134,6 +134,26 @@ async fn bad_tokens_and_headers() {
     .await;
     assert_eq!((status, err["code"].as_str()), (401, Some("Unauthenticated")));
 
+    // `aud` names `convex` and another audience, validly signed: Convex finds the provider by the
+    // application id, then refuses the token (Unauthenticated, not NoAuthProvider).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let auth = devserver::auth::Auth::load_or_create(&server.data, &server.http(), vec![], 60)
+        .expect("the server's identity key");
+    let extra_aud = auth.sign_claims(&json!({"iss": server.http(), "sub": "alice", "aud": ["convex", "x"], "iat": now, "exp": now + 60}));
+    let (status, err) = raw_post(
+        &server,
+        "/api/query",
+        Some("application/json"),
+        body,
+        Some(&format!("Bearer {extra_aud}")),
+    )
+    .await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("Unauthenticated")), "{err}");
+    assert_eq!(
+        err["message"],
+        "Could not verify OIDC token claim. Check that the token signature is valid and the token hasn't expired."
+    );
+
     let (status, err) =
         raw_post(&server, "/api/query", Some("application/json"), body, Some("Basic abcdefgh"))
             .await;

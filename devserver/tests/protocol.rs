@@ -253,6 +253,13 @@ async fn bad_tokens_get_auth_errors() {
     let tampered = format!("{}.{}.{}", parts[0], b64.encode(payload.to_string()), parts[2]);
     expect_auth_error(&server, &tampered, NO_PROVIDER).await;
 
+    // `aud` with `convex` and another audience, validly signed: the provider is found by the
+    // application id and the token is then refused as unverifiable.
+    let auth = devserver::auth::Auth::load_or_create(&server.data, &server.http(), vec![], 60)
+        .expect("the server's identity key");
+    let extra_aud = auth.sign_claims(&json!({"iss": server.http(), "sub": "alice", "aud": ["convex", "x"], "iat": now, "exp": now + 60}));
+    expect_auth_error(&server, &extra_aud, INVALID).await;
+
     // And the signature check on its own: valid audience, tampered subject.
     let payload = json!({"iss": server.http(), "sub": "mallory", "aud": "convex", "iat": now, "exp": now + 60});
     let tampered = format!("{}.{}.{}", parts[0], b64.encode(payload.to_string()), parts[2]);
