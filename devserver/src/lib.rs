@@ -14,6 +14,7 @@ pub mod engine;
 pub mod functions;
 pub mod http_api;
 pub mod ids;
+pub mod logging;
 pub mod store;
 pub mod sync;
 pub mod values;

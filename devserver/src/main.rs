@@ -120,13 +120,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,devserver=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    devserver::logging::init();
     let result = match args.command.as_str() {
         "help" => {
             print!("{USAGE}");
