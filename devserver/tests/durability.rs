@@ -1,4 +1,10 @@
 //! Acknowledged mutations survive a SIGKILL.
+//!
+//! A SIGKILL leaves the killed process's writes in the page cache, so this test passes even with
+//! `synchronous=OFF`: it proves commit-before-acknowledge, not fsync. What makes a commit survive
+//! a power loss (WAL with `synchronous=FULL` on the committing connection) is asserted by
+//! `store::tests::commits_are_fsynced_wal_with_synchronous_full`, and `Store::open` refuses to
+//! run with anything weaker.
 
 mod common;
 
