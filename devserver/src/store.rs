@@ -81,7 +81,18 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let conn = Connection::open(path)?;
+        Self::open_with_vfs(path, None)
+    }
+
+    /// [`Store::open`] on a registered SQLite VFS (tests: a file layer that loses unsynced
+    /// writes).
+    pub fn open_with_vfs(path: &Path, vfs: Option<&str>) -> anyhow::Result<Self> {
+        let conn = match vfs {
+            Some(vfs) => {
+                Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), vfs)?
+            }
+            None => Connection::open(path)?,
+        };
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;

@@ -4,7 +4,8 @@
 //! `synchronous=OFF`: it proves commit-before-acknowledge, not fsync. What makes a commit survive
 //! a power loss (WAL with `synchronous=FULL` on the committing connection) is asserted by
 //! `store::tests::commits_are_fsynced_wal_with_synchronous_full`, and `Store::open` refuses to
-//! run with anything weaker.
+//! run with anything weaker; `tests/power_loss.rs` loses every unsynced write and checks that no
+//! acknowledged mutation goes with them.
 
 mod common;
 
