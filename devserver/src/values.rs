@@ -54,6 +54,15 @@ fn check_special(kind: &str, map: &Map<String, Json>) -> Result<(), String> {
     match kind {
         "$integer" if bytes.len() != 8 => Err("Received bigint value that is not 8 bytes".into()),
         "$float" if bytes.len() != 8 => Err("Received float value that is not 8 bytes".into()),
+        "$float" => {
+            // Only NaN, the infinities and -0 travel as `$float` (as Convex checks).
+            let f = f64::from_le_bytes(bytes.try_into().unwrap_or_default());
+            if f.is_nan() || f.is_infinite() || (f == 0.0 && f.is_sign_negative()) {
+                Ok(())
+            } else {
+                Err(format!("Float {f} should be encoded as a number"))
+            }
+        }
         _ => Ok(()),
     }
 }
@@ -254,6 +263,18 @@ mod tests {
         assert!(check_encoded(&json!({"$foo": 1})).is_err());
         assert!(check_encoded(&json!([{"x": {"$set": []}}])).is_err());
         assert!(check_encoded(&json!({"$integer": "AQ=="})).is_err());
+    }
+
+    #[test]
+    fn only_special_floats_travel_as_float_objects() {
+        // NaN, +inf, -inf, -0 (found by fuzz/: an ordinary float was accepted).
+        for special in ["AAAAAAAA+H8=", "AAAAAAAA8H8=", "AAAAAAAA8P8=", "AAAAAAAAAIA="] {
+            assert!(check_encoded(&json!({"$float": special})).is_ok(), "{special}");
+        }
+        for ordinary in ["AAAAAAAAAKA=", "AAAAAAAAAAA=", "AAAAAAAA8D8="] {
+            let err = check_encoded(&json!({"x": {"$float": ordinary}})).unwrap_err();
+            assert!(err.ends_with("should be encoded as a number"), "{ordinary}: {err}");
+        }
     }
 
     #[test]
