@@ -73,7 +73,7 @@ pub fn Devtools<R: RouteDef>() -> Html {
         use_effect_with((*open, *tick), move |(open, _)| {
             let handle = open.then(|| {
                 let tick = tick.clone();
-                gloo_timeout(500, move || tick.set(*tick + 1))
+                crate::router::set_timeout(Duration::from_millis(500), move || tick.set(*tick + 1))
             });
             move || {
                 if let Some(h) = handle.flatten() {
@@ -115,14 +115,6 @@ pub fn Devtools<R: RouteDef>() -> Html {
             </aside>
         </>
     }
-}
-
-fn gloo_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
-    use wasm_bindgen::JsCast;
-    let callback = wasm_bindgen::closure::Closure::once_into_js(f);
-    web_sys::window()?
-        .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms)
-        .ok()
 }
 
 fn cache_section(queries: Option<&QueryClient>) -> Html {

@@ -42,6 +42,9 @@ pub use runtime::{
     PRELOAD_STALE_TIME,
 };
 
+#[cfg(target_arch = "wasm32")]
+pub(crate) use dom::set_timeout;
+
 /// Engine-independent time for the devtools (`performance.now()`).
 #[cfg(target_arch = "wasm32")]
 pub fn now_for_devtools() -> std::time::Duration {
