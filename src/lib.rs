@@ -2,6 +2,7 @@
 //!
 //! Layers (each depends only on the ones above it):
 //! - [`value`]: Convex values, their wire JSON, and serde bridges to your own types;
+//! - [`function`]: typed references to Convex functions (`FunctionRef`), what `api` is in TypeScript;
 //! - [`sync`]: the sync protocol as a sans-IO state machine (no socket, timer or JavaScript);
 //! - [`client`] (browser): `ConvexClient` drives [`sync`] with a WebSocket and timers;
 //!   `ConvexHttpClient` calls the HTTP API.
@@ -12,6 +13,7 @@ pub mod clerk;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod devtools;
+pub mod function;
 #[cfg(target_arch = "wasm32")]
 pub mod hooks;
 pub mod router;

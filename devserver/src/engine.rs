@@ -455,7 +455,8 @@ impl Engine {
         }
         let mutated = state.store.mutate(dedup, |conn, writes| {
             let mut ctx = Ctx::mutation(conn, writes, identity);
-            let result = body(&mut ctx, args);
+            let result = body(&mut ctx, args)
+                .and_then(|v| functions::check_returns(function, &v).map(|()| v));
             (result, ctx.logs)
         });
         let mutated = match mutated {
@@ -508,8 +509,17 @@ impl Engine {
                 Err(e) => Err(e.clone()),
             }
         };
-        let mut ctx = ActionCtx { identity, run_query: &run_query, logs: Vec::new() };
-        let result = body(&mut ctx, args);
+        let run_mutation = |path: &str, args: Json| -> Result<Json, FnError> {
+            self.mutation(path, &args, identity, None).result
+        };
+        let mut ctx = ActionCtx {
+            identity,
+            run_query: &run_query,
+            run_mutation: &run_mutation,
+            logs: Vec::new(),
+        };
+        let result =
+            body(&mut ctx, args).and_then(|v| functions::check_returns(function, &v).map(|()| v));
         CallOutcome { result, log_lines: ctx.logs, ts: None, request_id }
     }
 }
@@ -585,9 +595,12 @@ impl State {
             return failed(FnError::Internal("function kind changed".into()));
         };
         let mut ctx = Ctx::query(self.store.connection(), identity);
-        let result = body(&mut ctx, args).and_then(|value| {
-            serde_json::value::to_raw_value(&value).map_err(|e| FnError::Internal(e.to_string()))
-        });
+        let result = body(&mut ctx, args)
+            .and_then(|value| functions::check_returns(function, &value).map(|()| value))
+            .and_then(|value| {
+                serde_json::value::to_raw_value(&value)
+                    .map_err(|e| FnError::Internal(e.to_string()))
+            });
         QueryOutcome {
             result,
             log_lines: ctx.logs,

@@ -154,10 +154,12 @@ fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// What an action sees: the caller's identity and a way to run queries.
+/// What an action sees: the caller's identity and a way to run queries and mutations.
 pub struct ActionCtx<'a> {
     pub identity: Option<&'a Identity>,
     pub run_query: &'a dyn Fn(&str, Json) -> Result<Json, FnError>,
+    /// Runs a mutation in its own transaction, as `ctx.runMutation` does.
+    pub run_mutation: &'a dyn Fn(&str, Json) -> Result<Json, FnError>,
     pub logs: Vec<String>,
 }
 
@@ -176,6 +178,8 @@ pub enum Body {
 pub struct Function {
     pub path: &'static str,
     pub args: fn() -> Validator,
+    /// What it returns (checked after every run, as Convex checks a `returns` validator).
+    pub returns: fn() -> Validator,
     pub body: Body,
 }
 
@@ -201,17 +205,126 @@ fn create_args() -> Validator {
 fn echo_args() -> Validator {
     Validator::Object(vec![("value", Validator::Any)])
 }
+fn key_arg() -> Validator {
+    Validator::Object(vec![("key", Validator::String)])
+}
+
+fn post() -> Validator {
+    Validator::Object(vec![
+        ("_id", Validator::Id("posts")),
+        ("_creationTime", Validator::Number),
+        ("title", Validator::String),
+        ("body", Validator::String),
+        ("authorId", Validator::String),
+        ("authorName", Validator::String),
+    ])
+}
+fn posts() -> Validator {
+    Validator::Array(Box::new(post()))
+}
+fn post_or_null() -> Validator {
+    Validator::Union(vec![post(), Validator::Null])
+}
+fn post_id() -> Validator {
+    Validator::Id("posts")
+}
+fn null() -> Validator {
+    Validator::Null
+}
+fn string() -> Validator {
+    Validator::String
+}
+fn any() -> Validator {
+    Validator::Any
+}
+fn me() -> Validator {
+    let optional = || Validator::Optional(Box::new(Validator::String));
+    Validator::Union(vec![
+        Validator::Object(vec![
+            ("subject", Validator::String),
+            ("issuer", Validator::String),
+            ("tokenIdentifier", Validator::String),
+            ("name", optional()),
+            ("email", optional()),
+        ]),
+        Validator::Null,
+    ])
+}
+fn ledger_id() -> Validator {
+    Validator::Id("ledger")
+}
+fn keys() -> Validator {
+    Validator::Array(Box::new(Validator::String))
+}
 
 /// Every public function.
 pub static FUNCTIONS: &[Function] = &[
-    Function { path: "posts:list", args: no_args, body: Body::Query(posts_list) },
-    Function { path: "posts:get", args: id_arg, body: Body::Query(posts_get) },
-    Function { path: "posts:create", args: create_args, body: Body::Mutation(posts_create) },
-    Function { path: "posts:remove", args: id_arg, body: Body::Mutation(posts_remove) },
-    Function { path: "posts:summarize", args: id_arg, body: Body::Action(posts_summarize) },
-    Function { path: "users:me", args: no_args, body: Body::Query(users_me) },
-    Function { path: "values:echo", args: echo_args, body: Body::Query(values_echo) },
+    Function { path: "posts:list", args: no_args, returns: posts, body: Body::Query(posts_list) },
+    Function {
+        path: "posts:get",
+        args: id_arg,
+        returns: post_or_null,
+        body: Body::Query(posts_get),
+    },
+    Function {
+        path: "posts:create",
+        args: create_args,
+        returns: post_id,
+        body: Body::Mutation(posts_create),
+    },
+    Function {
+        path: "posts:remove",
+        args: id_arg,
+        returns: null,
+        body: Body::Mutation(posts_remove),
+    },
+    Function {
+        path: "posts:summarize",
+        args: id_arg,
+        returns: string,
+        body: Body::Action(posts_summarize),
+    },
+    Function { path: "users:me", args: no_args, returns: me, body: Body::Query(users_me) },
+    Function { path: "values:echo", args: echo_args, returns: any, body: Body::Query(values_echo) },
+    Function {
+        path: "ledger:add",
+        args: key_arg,
+        returns: ledger_id,
+        body: Body::Mutation(ledger_add),
+    },
+    Function { path: "ledger:list", args: no_args, returns: keys, body: Body::Query(ledger_list) },
+    Function {
+        path: "ledger:act",
+        args: key_arg,
+        returns: ledger_id,
+        body: Body::Action(ledger_act),
+    },
 ];
+
+/// The functions as Convex's function spec (`npx convex function-spec`): `{url, functions:
+/// [{identifier, functionType, visibility, args, returns}]}`.
+pub fn spec(url: &str) -> Json {
+    let functions: Vec<Json> = FUNCTIONS
+        .iter()
+        .map(|f| {
+            let (module, name) = f.path.split_once(':').unwrap_or((f.path, "default"));
+            json!({
+                "args": (f.args)().to_spec_json(),
+                "functionType": f.kind().to_string(),
+                "identifier": format!("{module}.js:{name}"),
+                "returns": (f.returns)().to_spec_json(),
+                "visibility": {"kind": "public"},
+            })
+        })
+        .collect();
+    json!({ "url": url, "functions": functions })
+}
+
+/// Checks a function's result against its `returns` validator (Convex's
+/// `ReturnsValidationError`).
+pub fn check_returns(function: &Function, value: &Json) -> Result<(), FnError> {
+    (function.returns)().validate_returns(value, &store::table_number).map_err(FnError::Uncaught)
+}
 
 /// Canonical `module:function` form of a path: `.js` dropped, `default` implied.
 pub fn canonical_path(path: &str) -> String {
@@ -323,6 +436,23 @@ fn values_echo(_: &mut Ctx<'_>, args: &Map<String, Json>) -> Result<Json, FnErro
     Ok(args.get("value").cloned().unwrap_or(Json::Null))
 }
 
+fn ledger_add(ctx: &mut Ctx<'_>, args: &Map<String, Json>) -> Result<Json, FnError> {
+    let mut doc = Map::new();
+    doc.insert("key".into(), json!(str_arg(args, "key")));
+    Ok(json!(ctx.insert("ledger", doc)?))
+}
+
+fn ledger_list(ctx: &mut Ctx<'_>, _: &Map<String, Json>) -> Result<Json, FnError> {
+    let mut keys: Vec<Json> =
+        ctx.scan_desc("ledger")?.into_iter().filter_map(|doc| doc.get("key").cloned()).collect();
+    keys.reverse();
+    Ok(Json::Array(keys))
+}
+
+fn ledger_act(ctx: &mut ActionCtx<'_>, args: &Map<String, Json>) -> Result<Json, FnError> {
+    (ctx.run_mutation)("ledger:add", json!({ "key": str_arg(args, "key") }))
+}
+
 fn posts_summarize(ctx: &mut ActionCtx<'_>, args: &Map<String, Json>) -> Result<Json, FnError> {
     let post = (ctx.run_query)("posts:get", json!({ "id": str_arg(args, "id") }))?;
     if post.is_null() {
@@ -346,6 +476,37 @@ fn posts_summarize(ctx: &mut ActionCtx<'_>, args: &Map<String, Json>) -> Result<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_demo_uses_the_current_function_spec() {
+        // demo/convex/function-spec.json feeds the demo's generated `api`; regenerate it with
+        // `devserver function-spec > demo/convex/function-spec.json` after changing a function.
+        let checked_in: Json =
+            serde_json::from_str(include_str!("../../demo/convex/function-spec.json")).unwrap();
+        assert_eq!(
+            checked_in["functions"],
+            spec("http://127.0.0.1:3210")["functions"],
+            "demo/convex/function-spec.json is stale: run `devserver function-spec > demo/convex/function-spec.json`"
+        );
+    }
+
+    #[test]
+    fn results_are_checked_against_returns_validators() {
+        let list = FUNCTIONS.iter().find(|f| f.path == "ledger:list").unwrap();
+        assert!(check_returns(list, &json!(["a", "b"])).is_ok());
+        let err = check_returns(list, &json!(["a", 1])).unwrap_err();
+        assert_eq!(
+            err,
+            FnError::Uncaught(
+                "ReturnsValidationError: Value does not match validator.\nPath: [1]\nValue: 1.0\nValidator: v.string()".into()
+            )
+        );
+        let me = FUNCTIONS.iter().find(|f| f.path == "users:me").unwrap();
+        let user = json!({"subject": "a", "issuer": "i", "tokenIdentifier": "i|a"});
+        assert!(check_returns(me, &user).is_ok(), "name and email are optional");
+        assert!(check_returns(me, &Json::Null).is_ok());
+        assert!(check_returns(me, &json!({"subject": "a"})).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -1,4 +1,4 @@
-//! `devserver` command line: serve (default) or mint a dev token.
+//! `devserver` command line: serve (default), mint a dev token, or print the function spec.
 
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -15,6 +15,7 @@ yew-convex devserver: a local Convex-compatible backend with its own identity pr
 USAGE:
     devserver [serve] [OPTIONS]
     devserver token --sub <SUB> [--name <NAME>] [--email <EMAIL>] [--ttl <SECS>] [--data <DIR>] [--port <PORT>] [--issuer <URL>]
+    devserver function-spec [--port <PORT>]   print the functions' spec as `npx convex function-spec` does
 
 OPTIONS:
     --port <PORT>            port to listen on [default: 3210] (0 picks a free one)
@@ -70,7 +71,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     while let Some(arg) = argv.next() {
         if first && !arg.starts_with('-') {
             match arg.as_str() {
-                "serve" | "token" => args.command = arg,
+                "serve" | "token" | "function-spec" => args.command = arg,
                 other => return Err(format!("unknown command `{other}`")),
             }
             first = false;
@@ -127,6 +128,16 @@ fn main() -> ExitCode {
             Ok(())
         }
         "token" => token(&args),
+        "function-spec" => {
+            let url = format!("http://{}:{}", args.host, args.port);
+            match serde_json::to_string_pretty(&devserver::functions::spec(&url)) {
+                Ok(text) => {
+                    println!("{text}");
+                    Ok(())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         _ => serve(args),
     };
     match result {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value as Json};
 use crate::ids::DocumentId;
 
 /// User tables and their numbers (user tables are numbered from 10001, as in Convex).
-pub const TABLES: &[(&str, u32)] = &[("posts", 10001)];
+pub const TABLES: &[(&str, u32)] = &[("posts", 10001), ("ledger", 10002)];
 
 /// How long a mutation's dedup record is kept (Convex keeps them 14 days).
 const DEDUP_RETENTION_NS: u64 = 14 * 24 * 3600 * 1_000_000_000;

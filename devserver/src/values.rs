@@ -3,7 +3,7 @@
 //! HTTP API's `format: "json"`.
 
 use base64::Engine as _;
-use serde_json::{Map, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use crate::ids::DocumentId;
 
@@ -128,12 +128,20 @@ pub fn display(value: &Json) -> String {
     }
 }
 
-/// A validator for a function's arguments, as declared with Convex's `v` builder.
+/// A validator for a function's arguments or result, as declared with Convex's `v` builder.
 #[derive(Debug, Clone)]
 pub enum Validator {
     Any,
+    Null,
+    /// `v.number()` (float64).
+    Number,
+    Boolean,
     String,
     Id(&'static str),
+    Array(Box<Validator>),
+    Union(Vec<Validator>),
+    /// `v.optional(..)`: only as an object field's validator (the field may be absent).
+    Optional(Box<Validator>),
     Object(Vec<(&'static str, Validator)>),
 }
 
@@ -141,8 +149,17 @@ impl Validator {
     fn describe(&self) -> String {
         match self {
             Validator::Any => "v.any()".into(),
+            Validator::Null => "v.null()".into(),
+            Validator::Number => "v.float64()".into(),
+            Validator::Boolean => "v.boolean()".into(),
             Validator::String => "v.string()".into(),
             Validator::Id(table) => format!("v.id(\"{table}\")"),
+            Validator::Array(inner) => format!("v.array({})", inner.describe()),
+            Validator::Union(members) => format!(
+                "v.union({})",
+                members.iter().map(Validator::describe).collect::<Vec<_>>().join(", ")
+            ),
+            Validator::Optional(inner) => format!("v.optional({})", inner.describe()),
             Validator::Object(fields) => format!(
                 "v.object({{{}}})",
                 fields
@@ -154,6 +171,42 @@ impl Validator {
         }
     }
 
+    /// The validator as Convex's validator JSON (`ValidatorJSON`, what `npx convex
+    /// function-spec` prints).
+    pub fn to_spec_json(&self) -> Json {
+        match self {
+            Validator::Any => json!({"type": "any"}),
+            Validator::Null => json!({"type": "null"}),
+            Validator::Number => json!({"type": "number"}),
+            Validator::Boolean => json!({"type": "boolean"}),
+            Validator::String => json!({"type": "string"}),
+            Validator::Id(table) => json!({"type": "id", "tableName": table}),
+            Validator::Array(inner) => json!({"type": "array", "value": inner.to_spec_json()}),
+            Validator::Union(members) => json!({
+                "type": "union",
+                "value": members.iter().map(Validator::to_spec_json).collect::<Vec<_>>(),
+            }),
+            // Only meaningful as a field; on its own, the inner validator.
+            Validator::Optional(inner) => inner.to_spec_json(),
+            Validator::Object(fields) => {
+                let value: serde_json::Map<String, Json> = fields
+                    .iter()
+                    .map(|(name, v)| {
+                        let (field, optional) = match v {
+                            Validator::Optional(inner) => (inner.as_ref(), true),
+                            v => (v, false),
+                        };
+                        (
+                            name.to_string(),
+                            json!({"fieldType": field.to_spec_json(), "optional": optional}),
+                        )
+                    })
+                    .collect();
+                json!({"type": "object", "value": value})
+            }
+        }
+    }
+
     /// Validates `value`, returning Convex's `ArgumentValidationError` text on failure.
     /// `table_number` resolves table names for `v.id(..)` validators.
     pub fn validate(
@@ -161,7 +214,16 @@ impl Validator {
         value: &Json,
         table_number: &dyn Fn(&str) -> Option<u32>,
     ) -> Result<(), String> {
-        self.validate_at(value, "", table_number)
+        self.validate_at(value, "", table_number, "ArgumentValidationError")
+    }
+
+    /// Validates a function's result, returning Convex's `ReturnsValidationError` text.
+    pub fn validate_returns(
+        &self,
+        value: &Json,
+        table_number: &dyn Fn(&str) -> Option<u32>,
+    ) -> Result<(), String> {
+        self.validate_at(value, "", table_number, "ReturnsValidationError")
     }
 
     fn validate_at(
@@ -169,18 +231,37 @@ impl Validator {
         value: &Json,
         path: &str,
         table_number: &dyn Fn(&str) -> Option<u32>,
+        error: &str,
     ) -> Result<(), String> {
         let mismatch = || {
             let path_line = if path.is_empty() { String::new() } else { format!("Path: {path}\n") };
             format!(
-                "ArgumentValidationError: Value does not match validator.\n{path_line}Value: {}\nValidator: {}",
+                "{error}: Value does not match validator.\n{path_line}Value: {}\nValidator: {}",
                 display(value),
                 self.describe()
             )
         };
         match self {
             Validator::Any => Ok(()),
+            Validator::Null => value.is_null().then_some(()).ok_or_else(mismatch),
+            Validator::Number => (type_name(value) == "number").then_some(()).ok_or_else(mismatch),
+            Validator::Boolean => value.is_boolean().then_some(()).ok_or_else(mismatch),
             Validator::String => value.is_string().then_some(()).ok_or_else(mismatch),
+            Validator::Optional(inner) => inner.validate_at(value, path, table_number, error),
+            Validator::Array(inner) => {
+                let Json::Array(items) = value else { return Err(mismatch()) };
+                for (i, item) in items.iter().enumerate() {
+                    inner.validate_at(item, &format!("{path}[{i}]"), table_number, error)?;
+                }
+                Ok(())
+            }
+            Validator::Union(members) => {
+                if members.iter().any(|m| m.validate_at(value, path, table_number, error).is_ok()) {
+                    Ok(())
+                } else {
+                    Err(mismatch())
+                }
+            }
             Validator::Id(table) => {
                 let Json::String(s) = value else { return Err(mismatch()) };
                 match (DocumentId::decode(s), table_number(table)) {
@@ -193,10 +274,10 @@ impl Validator {
                 if type_name(value) != "object" {
                     return Err(mismatch());
                 }
-                for (name, _) in fields {
-                    if !map.contains_key(*name) {
+                for (name, v) in fields {
+                    if !map.contains_key(*name) && !matches!(v, Validator::Optional(_)) {
                         return Err(format!(
-                            "ArgumentValidationError: Object is missing the required field `{name}`. Consider wrapping the field validator in `v.optional(...)` if this is expected.\n\nObject: {}\nValidator: {}",
+                            "{error}: Object is missing the required field `{name}`. Consider wrapping the field validator in `v.optional(...)` if this is expected.\n\nObject: {}\nValidator: {}",
                             display(value),
                             self.describe()
                         ));
@@ -205,7 +286,7 @@ impl Validator {
                 for key in map.keys() {
                     if !fields.iter().any(|(name, _)| name == key) {
                         return Err(format!(
-                            "ArgumentValidationError: Object contains extra field `{key}` that is not in the validator.\n\nObject: {}\nValidator: {}",
+                            "{error}: Object contains extra field `{key}` that is not in the validator.\n\nObject: {}\nValidator: {}",
                             display(value),
                             self.describe()
                         ));
@@ -213,7 +294,7 @@ impl Validator {
                 }
                 for (name, validator) in fields {
                     if let Some(v) = map.get(*name) {
-                        validator.validate_at(v, &format!("{path}.{name}"), table_number)?;
+                        validator.validate_at(v, &format!("{path}.{name}"), table_number, error)?;
                     }
                 }
                 Ok(())

@@ -346,3 +346,18 @@ async fn ending_every_hold_ends_the_http_one_and_bad_hold_requests_are_400() {
         assert_eq!((status, reply["code"].as_str()), (400, Some("BadRequest")), "{body}");
     }
 }
+
+#[tokio::test]
+async fn ledger_records_each_mutation_and_each_action_run_once() {
+    let server = Server::start();
+    for key in ["a", "b"] {
+        let (_, body) = server.call("mutation", "ledger:add", json!({ "key": key }), None).await;
+        assert_eq!(body["status"], "success", "{body}");
+    }
+    let (_, body) = server.call("action", "ledger:act", json!({"key": "act:c"}), None).await;
+    assert_eq!(body["status"], "success", "{body}");
+    let (_, body) = server.call("query", "ledger:list", json!({}), None).await;
+    assert_eq!(body["value"], json!(["a", "b", "act:c"]));
+    let (_, body) = server.call("mutation", "ledger:add", json!({"key": 1}), None).await;
+    assert!(body["errorMessage"].as_str().unwrap().contains("ArgumentValidationError"), "{body}");
+}

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod devserver;
+pub mod faults;
 pub mod page;
 pub mod process;
 pub mod stack;

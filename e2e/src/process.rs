@@ -149,10 +149,18 @@ impl Process {
         }
     }
 
+    /// Kills the process group at once (SIGKILL: no chance to flush or close anything, as a
+    /// crash or an OOM kill) and waits for the leader to exit.
+    pub fn kill(&mut self) {
+        self.stop(Duration::ZERO);
+    }
+
     /// Stops the process group: SIGTERM, then SIGKILL after `grace`.
     pub fn stop(&mut self, grace: Duration) {
         let pgid = self.child.id() as i32;
-        if let Ok(None) = self.child.try_wait() {
+        if grace.is_zero() {
+            // Straight to SIGKILL.
+        } else if let Ok(None) = self.child.try_wait() {
             unsafe { libc::kill(-pgid, libc::SIGTERM) };
             let start = Instant::now();
             while start.elapsed() < grace {

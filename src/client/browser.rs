@@ -18,6 +18,7 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use super::url::{normalize_deployment_url, sync_url};
 use crate::{
+    function::{kind, Function, FunctionArgs},
     sync::{
         AuthStatus, ConnectionState, ConvexError, Event, LocalStore, QueryId, QueryResult,
         RequestId, SocketId, SubscriptionId, SyncConfig, SyncEngine,
@@ -259,11 +260,11 @@ impl ConvexClient {
     /// one server query. Dropping the returned handle unsubscribes.
     pub fn subscribe<A: Serialize + ?Sized>(
         &self,
-        path: &str,
+        query: impl FunctionArgs<kind::Query, A>,
         args: &A,
         on_update: impl Fn(Option<QueryResult>) + 'static,
     ) -> Result<QuerySubscription, ConvexError> {
-        self.subscribe_value(path, to_args(args)?, on_update)
+        self.subscribe_value(query.path(), to_args(args)?, on_update)
     }
 
     /// [`ConvexClient::subscribe`] with args already converted (the hooks have them as a
@@ -292,12 +293,12 @@ impl ConvexClient {
     /// change. Dropping the stream unsubscribes.
     pub fn watch<A: Serialize + ?Sized>(
         &self,
-        path: &str,
+        query: impl FunctionArgs<kind::Query, A>,
         args: &A,
     ) -> Result<QueryStream, ConvexError> {
         let (tx, rx) = mpsc::unbounded();
         let sender = tx.clone();
-        let subscription = self.subscribe(path, args, move |result| {
+        let subscription = self.subscribe(query.path(), args, move |result| {
             if let Some(result) = result {
                 let _ = sender.unbounded_send(result);
             }
@@ -311,10 +312,10 @@ impl ConvexClient {
     /// Runs a query once: its current result, or the first the server sends.
     pub async fn query<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
-        path: &str,
+        query: impl Function<kind::Query, A, T>,
         args: &A,
     ) -> Result<T, ConvexError> {
-        let mut stream = self.watch(path, args)?;
+        let mut stream = self.watch(query.path(), args)?;
         let result = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await;
         decode(result.ok_or(ConvexError::Closed)?)
     }
@@ -323,10 +324,10 @@ impl ConvexClient {
     /// (read-your-writes), or at once with its error.
     pub async fn mutation<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
-        path: &str,
+        mutation: impl Function<kind::Mutation, A, T>,
         args: &A,
     ) -> Result<T, ConvexError> {
-        self.mutation_inner(path, args, None).await
+        self.mutation_inner(mutation.path(), args, None).await
     }
 
     /// Runs a mutation with an optimistic update: `update` edits the local query results at
@@ -337,11 +338,11 @@ impl ConvexClient {
     /// write the [`LocalStore`] it is given, never call the client itself.
     pub async fn mutation_with_optimistic_update<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
-        path: &str,
+        mutation: impl Function<kind::Mutation, A, T>,
         args: &A,
         update: impl Fn(&mut LocalStore<'_>) + 'static,
     ) -> Result<T, ConvexError> {
-        self.mutation_inner(path, args, Some(Box::new(update))).await
+        self.mutation_inner(mutation.path(), args, Some(Box::new(update))).await
     }
 
     async fn mutation_inner<A: Serialize + ?Sized, T: DeserializeOwned>(
@@ -366,13 +367,13 @@ impl ConvexClient {
     /// [`ConvexError::ConnectionLost`] (it is never re-sent).
     pub async fn action<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
-        path: &str,
+        action: impl Function<kind::Action, A, T>,
         args: &A,
     ) -> Result<T, ConvexError> {
         let args = to_args(args)?;
         let rx = {
             let mut st = self.state()?;
-            let id = st.engine.action(path, &args, now())?;
+            let id = st.engine.action(action.path(), &args, now())?;
             let (tx, rx) = oneshot::channel();
             st.actions.insert(id, tx);
             rx

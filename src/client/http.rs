@@ -9,6 +9,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::url::normalize_deployment_url;
 use crate::{
+    function::{kind, Function},
     sync::ConvexError,
     value::{from_value, to_value, Value},
 };
@@ -71,10 +72,10 @@ impl ConvexHttpClient {
     /// Runs a query.
     pub async fn query<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
-        path: &str,
+        query: impl Function<kind::Query, A, T>,
         args: &A,
     ) -> Result<T, ConvexError> {
-        self.call("query", path, args).await
+        self.call("query", query.path(), args).await
     }
 
     /// Runs a mutation, after every mutation queued before it has finished.
@@ -88,9 +89,10 @@ impl ConvexHttpClient {
     /// is dropped before its turn comes is never sent.
     pub async fn mutation<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
-        path: &str,
+        mutation: impl Function<kind::Mutation, A, T>,
         args: &A,
     ) -> Result<T, ConvexError> {
+        let path = mutation.path();
         let body = request_body(path, args)?;
         let (done, finished) = oneshot::channel::<()>();
         let previous = self.last_mutation.borrow_mut().replace(finished);
@@ -115,10 +117,10 @@ impl ConvexHttpClient {
     /// Runs an action.
     pub async fn action<A: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
-        path: &str,
+        action: impl Function<kind::Action, A, T>,
         args: &A,
     ) -> Result<T, ConvexError> {
-        self.call("action", path, args).await
+        self.call("action", action.path(), args).await
     }
 
     async fn call<A: Serialize + ?Sized, T: DeserializeOwned>(

@@ -13,6 +13,7 @@ use crate::{
         Placeholder, QueryClient, QueryError, QueryFn, QueryKey, QueryOptions, QueryState,
         QueryStatus, Refetch, StaleTime,
     },
+    function::{kind, Function},
     sync::ConvexError,
     value::{from_value_ref, to_value, Value},
 };
@@ -140,11 +141,12 @@ fn decode_convex<T: DeserializeOwned + 'static>() -> Decode<T> {
 ///     }
 /// }
 /// ```
-pub fn convex_query<T, A>(path: &str, args: A) -> CachedQuery<T>
+pub fn convex_query<T, A>(query: impl Function<kind::Query, A, T>, args: A) -> CachedQuery<T>
 where
     T: DeserializeOwned + 'static,
     A: Serialize,
 {
+    let path = query.path();
     let key = convex_args(&args).map(|args| QueryKey::convex_query(path, args));
     CachedQuery {
         key,
@@ -158,11 +160,12 @@ where
 /// The Convex action `path` with `args`, cached as an ordinary query (not reactive: it runs
 /// again when stale, like any fetch). Its entry belongs to the signed-in user and is dropped
 /// when that changes.
-pub fn convex_action<T, A>(path: &str, args: A) -> CachedQuery<T>
+pub fn convex_action<T, A>(action: impl Function<kind::Action, A, T>, args: A) -> CachedQuery<T>
 where
     T: DeserializeOwned + 'static,
     A: Serialize,
 {
+    let path = action.path();
     let args = convex_args(&args);
     let key = args.clone().map(|args| QueryKey::convex_action(path, args));
     CachedQuery {

@@ -8,6 +8,7 @@ use yew::prelude::*;
 use super::provider::use_convex;
 use crate::{
     client::ConvexClient,
+    function::{kind, Function},
     sync::{ConvexError, LocalStore},
 };
 
@@ -53,12 +54,12 @@ impl<A: Serialize + 'static, T: DeserializeOwned + 'static> Mutation<A, T> {
             (self.client.clone(), self.path.clone(), self.optimistic.clone());
         async move {
             match optimistic {
-                None => client.mutation(&path, &args).await,
+                None => client.mutation(&*path, &args).await,
                 Some(update) => {
                     let captured = Rc::new(args);
                     let for_update = captured.clone();
                     client
-                        .mutation_with_optimistic_update(&path, &*captured, move |store| {
+                        .mutation_with_optimistic_update(&*path, &*captured, move |store| {
                             update(store, &for_update)
                         })
                         .await
@@ -101,12 +102,13 @@ impl<A: Serialize + 'static, T: DeserializeOwned + 'static> Mutation<A, T> {
 /// }
 /// ```
 #[hook]
-pub fn use_mutation<A, T>(path: &str) -> Mutation<A, T>
+pub fn use_mutation<A, T>(mutation: impl Function<kind::Mutation, A, T>) -> Mutation<A, T>
 where
     A: Serialize + 'static,
     T: DeserializeOwned + 'static,
 {
     let client = use_convex();
+    let path = mutation.path();
     let path: Rc<str> = (*use_memo(path.to_string(), |p| Rc::<str>::from(p.as_str()))).clone();
     Mutation { client, path, optimistic: None, _result: PhantomData }
 }
@@ -135,7 +137,7 @@ impl<A: Serialize + 'static, T: DeserializeOwned + 'static> Action<A, T> {
     /// while it runs (actions are never re-sent).
     pub fn call(&self, args: A) -> impl Future<Output = Result<T, ConvexError>> + 'static {
         let (client, path) = (self.client.clone(), self.path.clone());
-        async move { client.action(&path, &args).await }
+        async move { client.action(&*path, &args).await }
     }
 }
 
@@ -163,12 +165,13 @@ impl<A: Serialize + 'static, T: DeserializeOwned + 'static> Action<A, T> {
 /// }
 /// ```
 #[hook]
-pub fn use_action<A, T>(path: &str) -> Action<A, T>
+pub fn use_action<A, T>(action: impl Function<kind::Action, A, T>) -> Action<A, T>
 where
     A: Serialize + 'static,
     T: DeserializeOwned + 'static,
 {
     let client = use_convex();
+    let path = action.path();
     let path: Rc<str> = (*use_memo(path.to_string(), |p| Rc::<str>::from(p.as_str()))).clone();
     Action { client, path, _types: PhantomData }
 }

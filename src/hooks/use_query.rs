@@ -8,6 +8,7 @@ use yew::prelude::*;
 use super::provider::use_convex;
 use crate::{
     client::QuerySubscription,
+    function::{kind, Function},
     sync::{ConvexError, QueryResult},
     value::{from_value_ref, to_value, Value},
 };
@@ -140,12 +141,12 @@ impl<T: DeserializeOwned> Cell<T> {
 /// }
 /// ```
 #[hook]
-pub fn use_query<T, A>(path: &str, args: A) -> QueryState<T>
+pub fn use_query<T, A>(query: impl Function<kind::Query, A, T>, args: A) -> QueryState<T>
 where
     T: DeserializeOwned + 'static,
     A: Serialize + 'static,
 {
-    use_query_skip(path, Some(args))
+    use_query_skip(query.path(), Some(args))
 }
 
 /// Like [`use_query`], but `None` skips the query (no subscription; [`QueryState::Loading`]),
@@ -167,11 +168,15 @@ where
 /// }
 /// ```
 #[hook]
-pub fn use_query_skip<T, A>(path: &str, args: Option<A>) -> QueryState<T>
+pub fn use_query_skip<T, A>(
+    query: impl Function<kind::Query, A, T>,
+    args: Option<A>,
+) -> QueryState<T>
 where
     T: DeserializeOwned + 'static,
     A: Serialize + 'static,
 {
+    let path = query.path();
     let client = use_convex();
     let update = use_force_update();
     let cell: Rc<RefCell<Cell<T>>> =

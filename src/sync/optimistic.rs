@@ -8,8 +8,13 @@ use std::{
     sync::Arc,
 };
 
+use serde::{de::DeserializeOwned, Serialize};
+
 use super::ids::QueryId;
-use crate::value::Value;
+use crate::{
+    function::{kind, Function},
+    value::{from_value_ref, to_value, Value, ValueError},
+};
 
 /// An optimistic update: edits the local store as the mutation is expected to edit the
 /// server's results. It may run several times (once per replay), so it must only depend on
@@ -73,5 +78,48 @@ impl LocalStore<'_> {
             self.overlay.insert(id, value.map(Arc::new));
             self.touched.insert(id);
         }
+    }
+
+    /// The current result of `query` with `args`, decoded: what convex/react's
+    /// `localStore.getQuery(api.posts.list, args)` returns. `None` when the query is not
+    /// subscribed or has no value; `Some(Err(..))` when the value does not decode into `T`
+    /// (or `args` do not encode).
+    ///
+    /// ```
+    /// use yew_convex::{function::QueryRef, sync::LocalStore};
+    /// const LIST: QueryRef<serde_json::Value, Vec<String>> = QueryRef::new("posts:list");
+    /// fn add_title(store: &mut LocalStore<'_>, title: &str) {
+    ///     let args = serde_json::json!({});
+    ///     if let Some(Ok(mut titles)) = store.get(LIST, &args) {
+    ///         titles.push(title.to_string());
+    ///         let _ = store.set(LIST, &args, Some(&titles));
+    ///     }
+    /// }
+    /// ```
+    pub fn get<A: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        query: impl Function<kind::Query, A, T>,
+        args: &A,
+    ) -> Option<Result<T, ValueError>> {
+        let args = match to_value(args) {
+            Ok(args) => args,
+            Err(e) => return Some(Err(e)),
+        };
+        self.get_query(query.path(), &args).map(|value| from_value_ref(&value))
+    }
+
+    /// Sets the result of `query` with `args` (`None`: show it as loading), encoded from `T`:
+    /// convex/react's `localStore.setQuery(api.posts.list, args, value)`. Queries nobody
+    /// subscribes to are ignored.
+    pub fn set<A: Serialize + ?Sized, T: Serialize>(
+        &mut self,
+        query: impl Function<kind::Query, A, T>,
+        args: &A,
+        value: Option<&T>,
+    ) -> Result<(), ValueError> {
+        let args = to_value(args)?;
+        let value = value.map(to_value).transpose()?;
+        self.set_query(query.path(), &args, value);
+        Ok(())
     }
 }

@@ -54,12 +54,14 @@ use std::{
     hash::{Hash, Hasher},
 };
 
+mod bytes;
 mod de;
 mod error;
 mod id;
 mod json;
 mod ser;
 
+pub use bytes::Bytes;
 pub use de::{from_value, from_value_ref};
 pub use error::ValueError;
 pub use id::Id;

@@ -6,6 +6,8 @@ use std::{cell::RefCell, rc::Rc, time::Duration};
 
 use wasm_bindgen::JsCast;
 
+pub mod faults;
+
 /// The devserver the tests run against (`CONVEX_URL` at build time; `scripts/test` sets it).
 pub const CONVEX_URL: &str = match option_env!("CONVEX_URL") {
     Some(url) => url,
