@@ -81,15 +81,7 @@ async fn five_second_tokens_race_drops_and_restarts_without_a_signed_out_moment(
         );
     }
     // Every users:me result the app is shown.
-    let me: Log<Option<Value>> = Log::default();
-    let _sub = {
-        let me = me.clone();
-        client
-            .subscribe("users:me", &json!({}), move |r| {
-                me.push(r.and_then(Result::ok).map(|v| (*v).clone()))
-            })
-            .expect("subscribe")
-    };
+    let (me, _sub) = support::record(&client, "users:me");
     let signed_in = |v: &Option<Value>| {
         v.as_ref().and_then(|v| v.as_object()).and_then(|o| o.get("subject").cloned())
             == Some(Value::from("stress"))

@@ -31,7 +31,7 @@ type TokenFetcher = Rc<dyn Fn(bool) -> TokenFuture>;
 type QueryCallback = Rc<dyn Fn(Option<QueryResult>)>;
 type ConnectionCallback = Rc<dyn Fn(&ConnectionState)>;
 /// A DOM listener kept so it can be removed: target, event name, handler.
-type DomListener = (web_sys::EventTarget, &'static str, Closure<dyn FnMut()>);
+type DomListener = (web_sys::EventTarget, &'static str, Closure<dyn FnMut(web_sys::Event)>);
 
 struct LiveSocket {
     id: SocketId,
@@ -196,6 +196,7 @@ impl ConvexClient {
     pub fn with_config(deployment_url: &str, mut config: SyncConfig) -> Result<Self, ConvexError> {
         let url = normalize_deployment_url(deployment_url)?;
         config.jitter_seed = seed();
+        let unsaved_changes_warning = config.unsaved_changes_warning;
         let shared = Rc::new(Shared {
             state: RefCell::new(State {
                 engine: SyncEngine::new(config, random_uuid(), now()),
@@ -219,7 +220,7 @@ impl ConvexClient {
             pumping: std::cell::Cell::new(false),
             again: std::cell::Cell::new(false),
         });
-        install_window_listeners(&shared);
+        install_window_listeners(&shared, unsaved_changes_warning);
         let weak = Rc::downgrade(&shared);
         let timer_callback = Closure::<dyn FnMut()>::new(move || {
             let Some(shared) = weak.upgrade() else { return };
@@ -683,11 +684,43 @@ fn schedule_flush(shared: &Rc<Shared>) {
     });
 }
 
-fn install_window_listeners(shared: &Rc<Shared>) {
+/// What a `beforeunload` prompt says while mutations are unacknowledged (browsers show their
+/// own text; some show this), as `ConvexReactClient` says it.
+const UNSAVED_CHANGES: &str = "Are you sure you want to leave? Your changes may not be saved.";
+
+fn install_window_listeners(shared: &Rc<Shared>, unsaved_changes_warning: bool) {
     let Some(window) = web_sys::window() else { return };
     let mut listeners = Vec::new();
+    if unsaved_changes_warning {
+        let weak = Rc::downgrade(shared);
+        let before_unload = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let Some(shared) = weak.upgrade() else { return };
+            let pending = match shared.state.try_borrow() {
+                Ok(st) => st.engine.connection_state().inflight_mutations > 0,
+                // Busy (an update running): be safe and ask.
+                Err(_) => true,
+            };
+            if pending {
+                e.prevent_default();
+                let _ = js_sys::Reflect::set(&e, &"returnValue".into(), &UNSAVED_CHANGES.into());
+            }
+        });
+        if window
+            .add_event_listener_with_callback(
+                "beforeunload",
+                before_unload.as_ref().unchecked_ref(),
+            )
+            .is_ok()
+        {
+            listeners.push((
+                window.clone().unchecked_into::<web_sys::EventTarget>(),
+                "beforeunload",
+                before_unload,
+            ));
+        }
+    }
     let weak = Rc::downgrade(shared);
-    let online = Closure::<dyn FnMut()>::new(move || {
+    let online = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
         if let Some(shared) = weak.upgrade() {
             if let Ok(mut st) = shared.state.try_borrow_mut() {
                 st.engine.handle_online(now());
@@ -701,7 +734,7 @@ fn install_window_listeners(shared: &Rc<Shared>) {
     if let Some(document) = window.document() {
         let weak = Rc::downgrade(shared);
         let doc = document.clone();
-        let visibility = Closure::<dyn FnMut()>::new(move || {
+        let visibility = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
             let visible = doc.visibility_state() == web_sys::VisibilityState::Visible;
             if let Some(shared) = weak.upgrade() {
                 if let Ok(mut st) = shared.state.try_borrow_mut() {

@@ -50,6 +50,9 @@ pub(crate) struct Token {
 enum Phase {
     /// No auth source, or it has no token: anonymous.
     SignedOut,
+    /// `expect_auth`: the application will give a source (or sign out) before anything goes
+    /// out; queries and requests made meanwhile wait, and belong to that coming source.
+    Expected,
     /// The source's first token is on its way; session traffic waits for it.
     AwaitingToken,
     /// The token to use; the server has not confirmed it yet.
@@ -112,11 +115,18 @@ pub(crate) struct Authentication {
 }
 
 impl Authentication {
+    #[cfg(test)]
     pub(crate) fn new(leeway: Duration) -> Self {
+        Self::with_expectation(leeway, false)
+    }
+
+    /// With `expect_auth`, nothing goes out until [`Authentication::set_source`] or
+    /// [`Authentication::clear`].
+    pub(crate) fn with_expectation(leeway: Duration, expect_auth: bool) -> Self {
         Self {
             leeway,
             source: 0,
-            phase: Phase::SignedOut,
+            phase: if expect_auth { Phase::Expected } else { Phase::SignedOut },
             fetch: None,
             next_fetch: 0,
             next_seq: 0,
@@ -134,6 +144,8 @@ impl Authentication {
     pub(crate) fn principal(&self) -> Principal {
         match self.phase {
             Phase::SignedOut => Principal::Anonymous,
+            // The source to come: what is made meanwhile runs as it.
+            Phase::Expected => Principal::Source(self.source + 1),
             _ => Principal::Source(self.source),
         }
     }
@@ -142,14 +154,14 @@ impl Authentication {
     pub(crate) fn token(&self) -> Option<&Token> {
         match &self.phase {
             Phase::Confirming { token, .. } | Phase::Confirmed { token } => Some(token),
-            Phase::SignedOut | Phase::AwaitingToken => None,
+            Phase::SignedOut | Phase::Expected | Phase::AwaitingToken => None,
         }
     }
 
     /// Session traffic must wait: the token that decides the identity is on its way (a new
     /// source's first one, or a recovery after a refusal).
     pub(crate) fn blocking(&self) -> bool {
-        self.phase == Phase::AwaitingToken
+        matches!(self.phase, Phase::AwaitingToken | Phase::Expected)
             || self.fetch.is_some_and(|f| f.purpose == Purpose::Recovery)
     }
 

@@ -138,6 +138,13 @@ impl Connection {
         self.reconnect_at = None;
     }
 
+    /// A held reconnect goes at the next timeout (the caller has no clock at hand).
+    pub(crate) fn release_soon(&mut self) {
+        if std::mem::take(&mut self.held) && self.state == SocketState::Disconnected {
+            self.reconnect_at = Some(Duration::ZERO);
+        }
+    }
+
     /// Whether a held reconnect may go now; clears the hold.
     pub(crate) fn release(&mut self) -> bool {
         std::mem::take(&mut self.held) && self.state == SocketState::Disconnected

@@ -147,6 +147,15 @@ pub struct SyncConfig {
     pub zombie_threshold: Duration,
     /// Seed for the backoff jitter. Default: `0x5eed`.
     pub jitter_seed: u64,
+    /// Hold every query and request until the application sets auth (or clears it), as
+    /// `ConvexReactClient`'s `expectAuth`: a signed-in user's page never runs its queries
+    /// anonymously first. Requests made meanwhile run as the identity then set (and fail with
+    /// [`ConvexError::IdentityChanged`] if it signs out instead). Default: `false`.
+    pub expect_auth: bool,
+    /// Browser client: while mutations are unacknowledged, leaving the page asks first (a
+    /// `beforeunload` prompt), as `ConvexReactClient`'s `unsavedChangesWarning`. Default:
+    /// `true`.
+    pub unsaved_changes_warning: bool,
 }
 
 impl Default for SyncConfig {
@@ -158,6 +167,8 @@ impl Default for SyncConfig {
             max_backoff: MAX_BACKOFF,
             zombie_threshold: Duration::from_secs(20),
             jitter_seed: 0x5eed,
+            expect_auth: false,
+            unsaved_changes_warning: true,
         }
     }
 }
@@ -258,7 +269,7 @@ impl SyncEngine {
             local: LocalQuerySet::default(),
             remote: RemoteQuerySet::default(),
             requests: RequestManager::default(),
-            auth: Authentication::new(config.auth_refresh_leeway),
+            auth: Authentication::with_expectation(config.auth_refresh_leeway, config.expect_auth),
             connection: Connection::new(limits, backoff),
             session: Session::default(),
             established: Principal::Anonymous,
@@ -466,6 +477,18 @@ impl SyncEngine {
     /// Stops using auth: the server is told the client is signed out.
     pub fn clear_auth(&mut self) {
         self.change_auth(Authentication::clear);
+        // Nothing is awaited any more (e.g. `expect_auth` ended by a sign-out, or a sign-out
+        // while the first token was on its way): held-back traffic goes now.
+        if !self.auth.blocking() {
+            match self.connection.state() {
+                SocketState::Open { .. } if !self.session.started => {
+                    self.start_session();
+                    self.note_state();
+                }
+                SocketState::Disconnected => self.connection.release_soon(),
+                _ => {}
+            }
+        }
     }
 
     /// Closes the client for good: the socket closes, incomplete requests fail with

@@ -659,6 +659,54 @@ fn set_auth_pauses_queries_until_the_token_and_authenticates_first() {
 }
 
 #[test]
+fn expect_auth_holds_queries_and_requests_until_the_app_sets_auth() {
+    let config = SyncConfig { expect_auth: true, ..SyncConfig::default() };
+    let mut h = Harness::with_config(config);
+    let (_, q) = h.engine.subscribe("users:me", &empty()).unwrap();
+    let m = h.engine.mutation("posts:create", &empty(), None, h.now).unwrap();
+    h.open();
+    assert_eq!(h.sent_types(), ["Connect"], "nothing runs anonymously first");
+    assert_eq!(h.engine.auth_status(), AuthStatus::Loading);
+    assert!(!h.engine.identity_settled());
+    h.engine.set_auth();
+    h.drain();
+    assert!(h.take_sent().is_empty(), "held while the token is fetched");
+    sign_in(&mut h, &fake_jwt(0, 60, "alice"), false);
+    assert_eq!(h.sent_types(), ["Authenticate", "ModifyQuerySet", "Mutation"]);
+    h.transition(1, 1, 1, json!([updated(q, json!({"subject": "alice"}))]));
+    assert_eq!(h.value(q), Some(json!({"subject": "alice"})));
+    assert!(mutation_done(&h.take_events()).is_empty(), "the mutation is running as alice");
+    let _ = m;
+}
+
+#[test]
+fn expect_auth_released_by_a_sign_out_runs_queries_anonymously_and_fails_requests() {
+    let config = SyncConfig { expect_auth: true, ..SyncConfig::default() };
+    let mut h = Harness::with_config(config);
+    let (_, q) = h.engine.subscribe("users:me", &empty()).unwrap();
+    let m = h.engine.mutation("posts:create", &empty(), None, h.now).unwrap();
+    h.open();
+    h.take_sent();
+    h.engine.clear_auth();
+    h.drain();
+    assert_eq!(h.sent_types(), ["ModifyQuerySet"], "no Authenticate: anonymous from the start");
+    assert_eq!(h.engine.auth_status(), AuthStatus::Unauthenticated);
+    let failed: Vec<RequestId> = h
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::MutationDone { request, result: Err(ConvexError::IdentityChanged), .. } => {
+                Some(request)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [m], "made for the expected user, never run as nobody");
+    h.transition(1, 0, 1, json!([updated(q, json!(null))]));
+    assert_eq!(h.value(q), Some(json!(null)));
+}
+
+#[test]
 fn tokens_refresh_at_lifetime_minus_leeway() {
     let mut h = Harness::new();
     h.open();

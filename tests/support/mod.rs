@@ -107,3 +107,19 @@ impl<T: Clone> Log<T> {
         self.0.borrow().clone()
     }
 }
+
+/// Subscribes `client` to `path` with `{}` and records every result it is shown (`None`:
+/// loading or failed). Keep the subscription alive as long as the log matters.
+pub fn record(
+    client: &yew_convex::client::ConvexClient,
+    path: &str,
+) -> (Log<Option<yew_convex::value::Value>>, yew_convex::client::QuerySubscription) {
+    let log: Log<Option<yew_convex::value::Value>> = Log::default();
+    let sink = log.clone();
+    let subscription = client
+        .subscribe(path, &serde_json::json!({}), move |r| {
+            sink.push(r.and_then(Result::ok).map(|v| (*v).clone()))
+        })
+        .expect("subscribe");
+    (log, subscription)
+}
