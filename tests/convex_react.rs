@@ -7,7 +7,7 @@ mod support;
 use std::{collections::BTreeMap, time::Duration};
 
 use serde_json::json;
-use support::{post, token, unique, wait_until, Log, CONVEX_URL};
+use support::{install_send_spy, post, sent, token, unique, wait_until, Log, CONVEX_URL};
 use wasm_bindgen_test::*;
 use yew::prelude::*;
 use yew_convex::{
@@ -18,26 +18,6 @@ use yew_convex::{
 wasm_bindgen_test_configure!(run_in_browser);
 
 const WAIT: Duration = Duration::from_secs(15);
-
-/// Records the text of every WebSocket frame the page sends (`window.__ycSent`).
-fn install_send_spy() {
-    let install = js_sys::Function::new_no_args(
-        "if (!window.__ycSent) { window.__ycSent = []; const send = WebSocket.prototype.send; \
-         WebSocket.prototype.send = function (d) { window.__ycSent.push(String(d)); return send.call(this, d); }; }",
-    );
-    install.call0(&wasm_bindgen::JsValue::NULL).expect("spy");
-}
-
-/// The frames sent so far, parsed.
-fn sent() -> Vec<serde_json::Value> {
-    let sent = js_sys::Reflect::get(&web_sys::window().expect("window"), &"__ycSent".into())
-        .expect("spy installed");
-    js_sys::Array::from(&sent)
-        .iter()
-        .filter_map(|v| v.as_string())
-        .filter_map(|s| serde_json::from_str(&s).ok())
-        .collect()
-}
 
 /// Where, among `frames` of `session`'s sockets, the first Authenticate and the first
 /// ModifyQuerySet asking for `users:me` are.

@@ -143,6 +143,14 @@ impl Items {
     }
 
     fn object(&mut self, fields: &[Field], hint: &str) -> String {
+        // Convex's pagination shapes are the library's types (use_paginated_query takes them).
+        if is_pagination_opts(fields) {
+            return "::yew_convex::function::PaginationOpts".into();
+        }
+        if let Some(item) = pagination_item(fields) {
+            let item = self.rust_type(item, &format!("{hint}Item"));
+            return format!("::yew_convex::function::PaginationResult<{item}>");
+        }
         // A document (`_id: v.id("posts")` and `_creationTime`) is named by its table, as
         // `Doc<"posts">` is in TypeScript: `PostsDoc`.
         let table = fields.iter().find_map(|f| match (&f.name[..], &f.validator) {
@@ -259,6 +267,45 @@ impl Items {
         }
         let _ = writeln!(self.code, "\n{DERIVE}\n#[serde(untagged)]\npub enum {name} {{\n{body}}}");
         name
+    }
+}
+
+/// `paginationOptsValidator`'s shape: `numItems` and `cursor`, with only its optional fields
+/// besides.
+fn is_pagination_opts(fields: &[Field]) -> bool {
+    let has = |name: &str| fields.iter().any(|f| f.name == name && !f.optional);
+    has("numItems")
+        && has("cursor")
+        && fields.iter().all(|f| {
+            matches!(
+                f.name.as_str(),
+                "numItems" | "cursor" | "endCursor" | "id" | "maximumRowsRead" | "maximumBytesRead"
+            )
+        })
+}
+
+/// A `PaginationResult`'s shape (`page`, `isDone`, `continueCursor`, optionally `splitCursor`
+/// and `pageStatus`): the page's item validator.
+fn pagination_item(fields: &[Field]) -> Option<&Validator> {
+    let field = |name: &str| fields.iter().find(|f| f.name == name);
+    let all_known = fields.iter().all(|f| {
+        matches!(
+            f.name.as_str(),
+            "page" | "isDone" | "continueCursor" | "splitCursor" | "pageStatus"
+        )
+    });
+    match (field("page"), field("isDone"), field("continueCursor")) {
+        (Some(page), Some(done), Some(cursor))
+            if all_known
+                && done.validator == Validator::Boolean
+                && cursor.validator == Validator::String =>
+        {
+            match &page.validator {
+                Validator::Array(item) => Some(item),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

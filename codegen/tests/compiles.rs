@@ -96,3 +96,23 @@ fn int64_and_bytes_arguments_use_convex_encodings() {
         serde_json::json!({"data": {"$bytes": "AQI="}, "meta": {"k": "v"}, "size": {"$integer": "AQAAAAAAAAA="}})
     );
 }
+
+#[test]
+fn paginated_functions_use_the_library_pagination_types() {
+    use yew_convex::function::{PaginationOpts, PaginationResult};
+    let args =
+        api::posts::ListPaginatedArgs { author: None, pagination_opts: PaginationOpts::first(5) };
+    assert_eq!(
+        wire(&args),
+        serde_json::json!({"paginationOpts": {"numItems": 5.0, "cursor": null}})
+    );
+    let page: PaginationResult<api::posts::ListPaginatedReturnItem> = back(serde_json::json!({
+        "page": [{"title": "a"}], "isDone": false, "continueCursor": "c",
+        "splitCursor": null, "pageStatus": null
+    }));
+    assert_eq!((page.page.len(), page.is_done, page.continue_cursor.as_str()), (1, false, "c"));
+    let _: yew_convex::function::QueryRef<
+        api::posts::ListPaginatedArgs,
+        PaginationResult<api::posts::ListPaginatedReturnItem>,
+    > = api::posts::list_paginated;
+}

@@ -250,6 +250,39 @@ fn me() -> Validator {
         Validator::Null,
     ])
 }
+fn nullable(v: Validator) -> Validator {
+    Validator::Union(vec![v, Validator::Null])
+}
+fn paginated_args() -> Validator {
+    let optional_number = || Validator::Optional(Box::new(Validator::Number));
+    Validator::Object(vec![(
+        "paginationOpts",
+        Validator::Object(vec![
+            ("numItems", Validator::Number),
+            ("cursor", nullable(Validator::String)),
+            ("endCursor", Validator::Optional(Box::new(nullable(Validator::String)))),
+            ("id", optional_number()),
+            ("maximumRowsRead", optional_number()),
+            ("maximumBytesRead", optional_number()),
+        ]),
+    )])
+}
+fn posts_page() -> Validator {
+    Validator::Object(vec![
+        ("page", posts()),
+        ("isDone", Validator::Boolean),
+        ("continueCursor", Validator::String),
+        ("splitCursor", Validator::Optional(Box::new(nullable(Validator::String)))),
+        (
+            "pageStatus",
+            Validator::Optional(Box::new(Validator::Union(vec![
+                Validator::Literal("SplitRecommended"),
+                Validator::Literal("SplitRequired"),
+                Validator::Null,
+            ]))),
+        ),
+    ])
+}
 fn ledger_id() -> Validator {
     Validator::Id("ledger")
 }
@@ -265,6 +298,12 @@ pub static FUNCTIONS: &[Function] = &[
         args: id_arg,
         returns: post_or_null,
         body: Body::Query(posts_get),
+    },
+    Function {
+        path: "posts:listPaginated",
+        args: paginated_args,
+        returns: posts_page,
+        body: Body::Query(posts_list_paginated),
     },
     Function {
         path: "posts:create",
@@ -377,6 +416,87 @@ fn public_post(doc: Json) -> Json {
 
 fn posts_list(ctx: &mut Ctx<'_>, _: &Map<String, Json>) -> Result<Json, FnError> {
     Ok(Json::Array(ctx.scan_desc("posts")?.into_iter().map(public_post).collect()))
+}
+
+/// The cursor after the last document (an exhausted query's `continueCursor`).
+const END_CURSOR: &str = "_end";
+
+/// A position in `posts` (newest first): after the document with this `_creationTime`.
+/// `None` is the start; `Some(f64::NEG_INFINITY)` the end.
+fn parse_cursor(cursor: Option<&Json>) -> Result<Option<f64>, FnError> {
+    match cursor {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) if s == END_CURSOR => Ok(Some(f64::NEG_INFINITY)),
+        Some(Json::String(s)) => s
+            .strip_prefix("t:")
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|t| t.is_finite())
+            .map(Some)
+            .ok_or_else(|| {
+                FnError::Uncaught(format!("InvalidCursor: {s:?} is not a cursor of this query"))
+            }),
+        Some(other) => Err(FnError::Uncaught(format!("InvalidCursor: {other}"))),
+    }
+}
+
+fn cursor_after(doc: &Json) -> String {
+    let t = doc.get("_creationTime").and_then(Json::as_f64).unwrap_or_default();
+    format!("t:{t}")
+}
+
+/// `posts:listPaginated`: Convex's `paginate()` over posts, newest first. Without `endCursor`
+/// a page is the next `numItems` posts after `cursor`; with one (sent by a client that split a
+/// page, or kept in the subscription's journal by the sync session) it is every post between
+/// the two, however many, so a page keeps its bounds as posts come and go. A page that grew to
+/// twice `numItems` or more suggests a split (`splitCursor`, `pageStatus: "SplitRecommended"`).
+fn posts_list_paginated(ctx: &mut Ctx<'_>, args: &Map<String, Json>) -> Result<Json, FnError> {
+    let opts = args.get("paginationOpts").and_then(Json::as_object);
+    let get = |name: &str| opts.and_then(|o| o.get(name));
+    let num_items = get("numItems").and_then(Json::as_f64).unwrap_or(0.0).max(0.0) as usize;
+    let start = parse_cursor(get("cursor"))?;
+    let end = parse_cursor(get("endCursor"))?;
+    let after_start: Vec<Json> = ctx
+        .scan_desc("posts")?
+        .into_iter()
+        .filter(|doc| {
+            let t = doc.get("_creationTime").and_then(Json::as_f64).unwrap_or_default();
+            start.is_none_or(|s| t < s)
+        })
+        .map(public_post)
+        .collect();
+    let (page, is_done, continue_cursor) = match end {
+        Some(end) => {
+            let page: Vec<Json> = after_start
+                .into_iter()
+                .filter(|doc| {
+                    doc.get("_creationTime").and_then(Json::as_f64).unwrap_or_default() >= end
+                })
+                .collect();
+            let cursor = match get("endCursor") {
+                Some(Json::String(s)) => s.clone(),
+                _ => END_CURSOR.to_string(),
+            };
+            (page, end == f64::NEG_INFINITY, cursor)
+        }
+        None => {
+            let is_done = after_start.len() <= num_items;
+            let page: Vec<Json> = after_start.into_iter().take(num_items).collect();
+            let cursor = match page.last() {
+                Some(last) if !is_done => cursor_after(last),
+                _ => END_CURSOR.to_string(),
+            };
+            (page, is_done, cursor)
+        }
+    };
+    let split = (num_items > 0 && page.len() >= 2 * num_items)
+        .then(|| cursor_after(&page[page.len() / 2 - 1]));
+    Ok(json!({
+        "page": page,
+        "isDone": is_done,
+        "continueCursor": continue_cursor,
+        "splitCursor": split,
+        "pageStatus": split.as_ref().map(|_| "SplitRecommended"),
+    }))
 }
 
 fn posts_get(ctx: &mut Ctx<'_>, args: &Map<String, Json>) -> Result<Json, FnError> {

@@ -75,10 +75,42 @@ type Flow = Result<(), Stop>;
 
 struct Subscription {
     path: String,
-    /// The single argument object, or why the args are unusable.
+    /// The single argument object, or why the args are unusable. With a journal, the end
+    /// cursor it fixed is in them (`paginationOpts.endCursor`).
     args: Result<Json, FnError>,
     args_text: String,
     last: Option<Arc<QueryOutcome>>,
+    /// A paginated query's journal: the end cursor of its first run, kept so that every
+    /// re-run covers the same range however the data changes (and sent to the client, which
+    /// hands it back when it re-adds the query on a new socket).
+    journal: Option<String>,
+}
+
+impl Subscription {
+    /// Whether the args ask for a page without fixing its end.
+    fn open_ended(&self) -> bool {
+        self.args
+            .as_ref()
+            .ok()
+            .and_then(|a| a.get("paginationOpts"))
+            .is_some_and(|o| matches!(o.get("endCursor"), None | Some(Json::Null)))
+    }
+
+    /// Fixes the page's end at `end` from now on.
+    fn set_journal(&mut self, end: String) {
+        if !self.open_ended() {
+            return;
+        }
+        if let Ok(Json::Object(args)) = &mut self.args {
+            if let Some(Json::Object(opts)) = args.get_mut("paginationOpts") {
+                opts.insert("endCursor".into(), Json::String(end.clone()));
+            }
+        }
+        if let Ok(args) = &self.args {
+            self.args_text = canonical_args(args);
+        }
+        self.journal = Some(end);
+    }
 }
 
 struct Session {
@@ -436,15 +468,18 @@ impl Session {
                             let args = unwrap_args(query.args.get());
                             let args_text = args.as_ref().map(canonical_args).unwrap_or_default();
                             self.removed.retain(|r| *r != id);
-                            self.queries.insert(
-                                id,
-                                Subscription {
-                                    path: functions::canonical_path(&query.udf_path.to_string()),
-                                    args,
-                                    args_text,
-                                    last: None,
-                                },
-                            );
+                            let mut sub = Subscription {
+                                path: functions::canonical_path(&query.udf_path.to_string()),
+                                args,
+                                args_text,
+                                last: None,
+                                journal: None,
+                            };
+                            // Re-added on a new socket: the journal of its earlier run.
+                            if let Some(Some(journal)) = &query.journal {
+                                sub.set_journal(journal.clone());
+                            }
+                            self.queries.insert(id, sub);
                         }
                         QuerySetModification::Remove { query_id } => {
                             let id = query_id.get_id();
@@ -645,6 +680,16 @@ impl Session {
                 .last
                 .as_ref()
                 .is_some_and(|last| Arc::ptr_eq(last, &outcome) || last.same_as(&outcome));
+            // A page's first run fixes its end: its continueCursor becomes the journal.
+            if sub.journal.is_none() && sub.open_ended() {
+                let end = outcome.result.as_ref().ok().and_then(|raw| {
+                    let value: Json = serde_json::from_str(raw.get()).ok()?;
+                    value.get("continueCursor")?.as_str().map(str::to_string)
+                });
+                if let Some(end) = end {
+                    sub.set_journal(end);
+                }
+            }
             if !same {
                 sub.last = Some(outcome.clone());
                 changed.push((id, outcome));
@@ -664,18 +709,19 @@ impl Session {
             changed.iter().map(|(_, o)| o.error_message()).collect();
         let mut modifications = Vec::with_capacity(changed.len() + removed.len());
         for ((id, outcome), error) in changed.iter().zip(&error_messages) {
+            let journal = self.queries.get(id).and_then(|s| s.journal.as_deref());
             modifications.push(match &outcome.result {
                 Ok(value) => Modification::QueryUpdated {
                     query_id: *id,
                     value,
                     log_lines: &outcome.log_lines,
-                    journal: None,
+                    journal,
                 },
                 Err(e) => Modification::QueryFailed {
                     query_id: *id,
                     error_message: error.clone().unwrap_or_default(),
                     log_lines: &outcome.log_lines,
-                    journal: None,
+                    journal,
                     error_data: e.data(),
                 },
             });

@@ -142,6 +142,8 @@ pub enum Validator {
     Union(Vec<Validator>),
     /// `v.optional(..)`: only as an object field's validator (the field may be absent).
     Optional(Box<Validator>),
+    /// `v.literal("…")` (string literals).
+    Literal(&'static str),
     Object(Vec<(&'static str, Validator)>),
 }
 
@@ -160,6 +162,7 @@ impl Validator {
                 members.iter().map(Validator::describe).collect::<Vec<_>>().join(", ")
             ),
             Validator::Optional(inner) => format!("v.optional({})", inner.describe()),
+            Validator::Literal(text) => format!("v.literal({text:?})"),
             Validator::Object(fields) => format!(
                 "v.object({{{}}})",
                 fields
@@ -186,6 +189,7 @@ impl Validator {
                 "type": "union",
                 "value": members.iter().map(Validator::to_spec_json).collect::<Vec<_>>(),
             }),
+            Validator::Literal(text) => json!({"type": "literal", "value": text}),
             // Only meaningful as a field; on its own, the inner validator.
             Validator::Optional(inner) => inner.to_spec_json(),
             Validator::Object(fields) => {
@@ -248,6 +252,9 @@ impl Validator {
             Validator::Boolean => value.is_boolean().then_some(()).ok_or_else(mismatch),
             Validator::String => value.is_string().then_some(()).ok_or_else(mismatch),
             Validator::Optional(inner) => inner.validate_at(value, path, table_number, error),
+            Validator::Literal(text) => {
+                (value.as_str() == Some(text)).then_some(()).ok_or_else(mismatch)
+            }
             Validator::Array(inner) => {
                 let Json::Array(items) = value else { return Err(mismatch()) };
                 for (i, item) in items.iter().enumerate() {

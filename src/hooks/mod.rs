@@ -12,6 +12,7 @@ mod cached;
 mod provider;
 mod use_connection_state;
 mod use_mutation;
+mod use_paginated_query;
 mod use_queries;
 mod use_query;
 
@@ -29,6 +30,7 @@ pub(crate) use provider::ConvexContext;
 pub use provider::{use_convex, ConvexProvider, ConvexProviderProps};
 pub use use_connection_state::use_convex_connection_state;
 pub use use_mutation::{use_action, use_mutation, Action, Mutation};
+pub use use_paginated_query::{use_paginated_query, PaginationStatus, UsePaginatedQuery};
 pub use use_queries::{use_queries, QuerySpec};
 pub use use_query::{use_query, use_query_skip, QueryState};
 

@@ -872,6 +872,14 @@ impl SyncEngine {
             );
             return self.protocol_error(socket, MalformedMessage(error), now);
         };
+        for modification in &modifications {
+            if let super::protocol::StateModification::QueryUpdated { query_id, journal, .. }
+            | super::protocol::StateModification::QueryFailed { query_id, journal, .. } =
+                modification
+            {
+                self.local.set_journal(*query_id, journal.as_ref());
+            }
+        }
         let mut logs = Vec::new();
         let local = &self.local;
         let changed = match self.remote.apply(

@@ -25,6 +25,9 @@ pub(crate) struct LocalQuery {
     /// updates, `query_info`): most queries never need it.
     args: OnceCell<Value>,
     subscribers: usize,
+    /// A paginated query's journal, as the server last sent it: handed back when the query is
+    /// re-added on a new socket, so the page keeps its bounds.
+    journal: Option<String>,
 }
 
 impl LocalQuery {
@@ -88,7 +91,13 @@ impl LocalQuerySet {
                 });
                 self.queries.insert(
                     id,
-                    LocalQuery { path, args_json, args: OnceCell::new(), subscribers: 0 },
+                    LocalQuery {
+                        path,
+                        args_json,
+                        args: OnceCell::new(),
+                        subscribers: 0,
+                        journal: None,
+                    },
                 );
                 self.by_key.insert(key, id);
                 id
@@ -164,9 +173,16 @@ impl LocalQuerySet {
                 query_id: *id,
                 udf_path: q.path.clone(),
                 args: raw(&q.args_json),
-                journal: None,
+                journal: q.journal.clone(),
             })
             .collect();
+    }
+
+    /// Keeps the journal the server sent with `query`'s latest result.
+    pub(crate) fn set_journal(&mut self, query: QueryId, journal: Option<&String>) {
+        if let (Some(q), Some(journal)) = (self.queries.get_mut(&query), journal) {
+            q.journal = Some(journal.clone());
+        }
     }
 
     /// A ModifyQuerySet with only the pending removals, if any (sent before an identity

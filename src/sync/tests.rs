@@ -707,6 +707,32 @@ fn expect_auth_released_by_a_sign_out_runs_queries_anonymously_and_fails_request
 }
 
 #[test]
+fn a_paginated_querys_journal_is_handed_back_on_a_new_socket() {
+    let mut h = Harness::new();
+    let args = obj(json!({"paginationOpts": {"numItems": 2, "cursor": null}}));
+    let (_, q) = h.engine.subscribe("posts:listPaginated", &args).unwrap();
+    h.open();
+    h.take_sent();
+    h.transition(
+        1,
+        0,
+        1,
+        json!([{"type": "QueryUpdated", "queryId": q, "value": {"page": []},
+        "logLines": [], "journal": "t:5"}]),
+    );
+    h.close(None);
+    h.advance(Duration::from_secs(2));
+    h.open();
+    let sent = h.take_sent();
+    let add = &sent[1]["modifications"][0];
+    assert_eq!(
+        (add["type"].clone(), add["journal"].clone()),
+        (json!("Add"), json!("t:5")),
+        "{sent:?}"
+    );
+}
+
+#[test]
 fn tokens_refresh_at_lifetime_minus_leeway() {
     let mut h = Harness::new();
     h.open();

@@ -123,3 +123,23 @@ pub fn record(
         .expect("subscribe");
     (log, subscription)
 }
+
+/// Records the text of every WebSocket frame the page sends (`window.__ycSent`).
+pub fn install_send_spy() {
+    let install = js_sys::Function::new_no_args(
+        "if (!window.__ycSent) { window.__ycSent = []; const send = WebSocket.prototype.send; \
+         WebSocket.prototype.send = function (d) { window.__ycSent.push(String(d)); return send.call(this, d); }; }",
+    );
+    install.call0(&wasm_bindgen::JsValue::NULL).expect("spy");
+}
+
+/// The frames sent so far, parsed.
+pub fn sent() -> Vec<serde_json::Value> {
+    let sent = js_sys::Reflect::get(&web_sys::window().expect("window"), &"__ycSent".into())
+        .expect("spy installed");
+    js_sys::Array::from(&sent)
+        .iter()
+        .filter_map(|v| v.as_string())
+        .filter_map(|s| serde_json::from_str(&s).ok())
+        .collect()
+}

@@ -81,6 +81,9 @@ pub mod api {
         /// `posts:get` (query).
         pub const get: ::yew_convex::function::QueryRef<GetArgs, ::std::option::Option<GetReturn>> =
             ::yew_convex::function::FunctionRef::new("posts:get");
+        /// `posts:listPaginated` (query).
+        pub const list_paginated: ::yew_convex::function::QueryRef<ListPaginatedArgs, ::yew_convex::function::PaginationResult<ListPaginatedReturnItem>> =
+            ::yew_convex::function::FunctionRef::new("posts:listPaginated");
         /// `posts:create` (mutation).
         pub const create: ::yew_convex::function::MutationRef<CreateArgs, ::yew_convex::value::Id<super::super::tables::Posts>> =
             ::yew_convex::function::FunctionRef::new("posts:create");
@@ -126,6 +129,19 @@ pub mod api {
         #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
         pub struct GetReturn {
             pub author: GetReturnAuthor,
+            pub title: ::std::string::String,
+        }
+
+        #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        pub struct ListPaginatedArgs {
+            #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+            pub author: ::std::option::Option<::std::string::String>,
+            #[serde(rename = "paginationOpts")]
+            pub pagination_opts: ::yew_convex::function::PaginationOpts,
+        }
+
+        #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        pub struct ListPaginatedReturnItem {
             pub title: ::std::string::String,
         }
 

@@ -154,3 +154,6 @@ macro_rules! string_paths {
     )*};
 }
 string_paths!(&str, String, &String);
+
+pub mod pagination;
+pub use pagination::{PageStatus, PaginationOpts, PaginationResult};
