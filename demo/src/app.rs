@@ -13,15 +13,16 @@ use yew_convex::{
     client::ConvexClient,
     convex_query,
     devtools::Devtools,
+    function::{PaginationOpts, PaginationResult},
     router::{
         BeforeLoad, Head, Link, LoadError, Loader, Meta, Outlet, RouteAuth, RouteDef,
         RouterContext, RouterProvider,
     },
     sync::ConvexError,
-    use_action, use_cached_query, use_convex_connection_state, use_mutation, use_query_client,
-    use_query_skip,
-    value::{to_value, Id, Value},
-    ConvexProviderWithClerk, QueryClientProvider,
+    use_action, use_cached_query, use_convex_connection_state, use_mutation, use_paginated_query,
+    use_query_client, use_query_skip,
+    value::{from_value_ref, to_value, Id, Value},
+    ConvexProviderWithClerk, PaginationStatus, QueryClientProvider,
 };
 use yew_router::prelude::*;
 
@@ -73,10 +74,15 @@ fn post_id(id: &str) -> Id<tables::Posts> {
     Id::new(id)
 }
 
-fn list_key() -> QueryKey {
+/// Posts per page of the list (and per "Load more").
+const PAGE_SIZE: usize = 30;
+
+/// The list's first page, as `use_paginated_query` asks for it (the loader warms it).
+fn first_page_key() -> QueryKey {
+    let args = api::posts::ListPaginatedArgs { pagination_opts: PaginationOpts::first(PAGE_SIZE) };
     QueryKey::convex_query(
-        api::posts::list.path(),
-        to_value(&api::posts::ListArgs {}).unwrap_or(Value::Null),
+        api::posts::list_paginated.path(),
+        to_value(&args).unwrap_or(Value::Null),
     )
 }
 
@@ -106,7 +112,7 @@ impl RouteDef for Route {
         let queries = ctx.queries.clone();
         match self {
             Route::Posts => Some(Box::pin(async move {
-                queries.ensure_query_data(&list_key(), None).await?;
+                queries.ensure_query_data(&first_page_key(), None).await?;
                 Ok(())
             })),
             Route::Post { id } => {
@@ -319,29 +325,54 @@ fn when(ms: f64) -> String {
 
 #[function_component]
 fn Posts() -> Html {
-    let posts = use_cached_query(convex_query(api::posts::list, api::posts::ListArgs {}));
-    let body = match (posts.data(), posts.error()) {
-        (Some(posts), _) if posts.is_empty() => html! {
+    // Page by page, each loaded page live; the route's loader fetched the first one, so the
+    // list shows in the first frame.
+    let posts = use_paginated_query(api::posts::list_paginated, (), PAGE_SIZE);
+    let load_more = {
+        let load = posts.load_more_callback();
+        Callback::from(move |_: MouseEvent| load.emit(PAGE_SIZE))
+    };
+    let body = match (&posts.status, &posts.error) {
+        (_, Some(e)) if posts.results.is_empty() => {
+            html! { <p class="error" role="alert">{ e.to_string() }</p> }
+        }
+        (PaginationStatus::LoadingFirstPage, _) => {
+            html! { <yew_convex::router::PendingSkeleton /> }
+        }
+        _ if posts.results.is_empty() => html! {
             <div class="empty">
                 <p class="empty-title">{"No posts yet"}</p>
                 <p class="muted">{"Be the first to write one."}</p>
                 <Link<Route> to={Route::NewPost} classes="button primary" active_class={classes!()}>{"Write a post"}</Link<Route>>
             </div>
         },
-        (Some(posts), _) => html! {
-            <ul class="post-list">
-                { for posts.iter().map(|p| html! {
-                    <li key={p.id.to_string()} class="post-card">
-                        <Link<Route> to={Route::Post { id: p.id.to_string() }} classes="post-link" active_class={classes!()}>
-                            <span class="post-title">{ &p.title }</span>
-                            <span class="post-meta">{ format!("{} · {}", p.author_name, when(p.creation_time)) }</span>
-                        </Link<Route>>
-                    </li>
-                }) }
-            </ul>
+        (status, _) => html! {
+            <>
+                <ul class="post-list">
+                    { for posts.results.iter().map(|p| html! {
+                        <li key={p.id.to_string()} class="post-card">
+                            <Link<Route> to={Route::Post { id: p.id.to_string() }} classes="post-link" active_class={classes!()}>
+                                <span class="post-title">{ &p.title }</span>
+                                <span class="post-meta">{ format!("{} · {}", p.author_name, when(p.creation_time)) }</span>
+                            </Link<Route>>
+                        </li>
+                    }) }
+                </ul>
+                <div class="list-footer">
+                    {
+                        match status {
+                            PaginationStatus::CanLoadMore => html! {
+                                <button class="button load-more" onclick={load_more}>{"Load more"}</button>
+                            },
+                            PaginationStatus::LoadingMore => html! {
+                                <button class="button load-more" disabled=true>{"Loading…"}</button>
+                            },
+                            _ => html! { <p class="muted">{ format!("All {} posts", posts.results.len()) }</p> },
+                        }
+                    }
+                </div>
+            </>
         },
-        (None, Some(e)) => html! { <p class="error" role="alert">{ e.to_string() }</p> },
-        (None, None) => html! { <yew_convex::router::PendingSkeleton /> },
     };
     html! {
         <section class="posts">
@@ -375,9 +406,17 @@ fn NewPost() -> Html {
     let navigator = use_navigator();
     // The new post shows at once in the list (optimistically) and is replaced by the server's.
     let create = use_mutation(api::posts::create).with_optimistic_update(|store, args| {
-        let list_args = api::posts::ListArgs {};
-        if let Some(Ok(mut posts)) = store.get(api::posts::list, &list_args) {
-            posts.insert(
+        // The list's first page (whatever its size: it may have been split) shows it at once.
+        let path = api::posts::list_paginated.path();
+        for (page_args, value) in store.get_all_queries(path) {
+            let first = page_args
+                .as_object()
+                .and_then(|a| a.get("paginationOpts"))
+                .and_then(Value::as_object)
+                .is_some_and(|o| matches!(o.get("cursor"), None | Some(Value::Null)));
+            let Some(value) = value.filter(|_| first) else { continue };
+            let Ok(mut page) = from_value_ref::<PaginationResult<Post>>(&value) else { continue };
+            page.page.insert(
                 0,
                 Post {
                     id: Id::new("optimistic"),
@@ -388,7 +427,9 @@ fn NewPost() -> Html {
                     author_name: "you".into(),
                 },
             );
-            let _ = store.set(api::posts::list, &list_args, Some(&posts));
+            if let Ok(updated) = to_value(&page) {
+                store.set_query(path, &page_args, Some(updated));
+            }
         }
     });
     let onsubmit = {

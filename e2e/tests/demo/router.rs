@@ -25,6 +25,7 @@ pub const TESTS: &[e2e::Test] = e2e::tests![
     a_reload_returns_to_the_entrys_scroll_position,
     the_title_follows_the_route,
     devtools_list_the_live_cache_entries,
+    the_list_loads_more_pages_and_stays_live,
     a_slow_loader_keeps_the_page_then_shows_the_skeleton_after_a_second,
 ];
 
@@ -312,7 +313,7 @@ fn back_and_forward_restore_the_scroll_position(t: &mut Ctx) -> e2e::Result {
     t.devserver().seed_posts(&ALICE, &refs)?;
 
     t.open(ui::POSTS_PATH)?;
-    t.wait_for_text(ui::POST_ITEM_TITLE, &titles[0])?;
+    t.wait_for_text(ui::POST_ITEM_TITLE, &titles[titles.len() - 1])?;
     let height =
         t.execute("return document.documentElement.scrollHeight - innerHeight;", vec![])?;
     assert!(height.as_f64().unwrap_or(0.0) > 1600.0, "the list scrolls past 1600 px: {height}");
@@ -371,7 +372,7 @@ fn back_and_forward_restore_the_scroll_position(t: &mut Ctx) -> e2e::Result {
     t.wait_for_element(ui::POST_HEADING)?;
     t.find(ui::NAV_POSTS)?.click()?;
     t.wait_for_path(ui::POSTS_PATH)?;
-    t.wait_for_text(ui::POST_ITEM_TITLE, &titles[0])?;
+    t.wait_for_text(ui::POST_ITEM_TITLE, &titles[titles.len() - 1])?;
     wait_for_scroll(
         t,
         "a new visit of the list at the top",
@@ -389,7 +390,7 @@ fn a_reload_returns_to_the_entrys_scroll_position(t: &mut Ctx) -> e2e::Result {
     let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
     t.devserver().seed_posts(&ALICE, &refs)?;
     t.open(ui::POSTS_PATH)?;
-    t.wait_for_text(ui::POST_ITEM_TITLE, &titles[0])?;
+    t.wait_for_text(ui::POST_ITEM_TITLE, &titles[titles.len() - 1])?;
     let settle = Duration::from_millis(300);
     t.execute("window.scrollTo(0, 800);", vec![])?;
     let y = wait_for_scroll(t, "the list to rest at 800", 800.0, 1.0, settle, t.timeout())?;
@@ -398,7 +399,7 @@ fn a_reload_returns_to_the_entrys_scroll_position(t: &mut Ctx) -> e2e::Result {
     // Twice: a drift would add up.
     for n in 1..=2 {
         t.refresh()?;
-        t.wait_for_text(ui::POST_ITEM_TITLE, &titles[0])?;
+        t.wait_for_text(ui::POST_ITEM_TITLE, &titles[titles.len() - 1])?;
         // Until the page has settled (Clerk loaded: the header's sign-in button).
         t.wait_for_element(ui::HEADER_SIGN_IN)?;
         let restored = wait_for_scroll(
@@ -452,20 +453,49 @@ fn the_title_follows_the_route(t: &mut Ctx) -> e2e::Result {
     Ok(())
 }
 
-fn devtools_list_the_live_cache_entries(t: &mut Ctx) -> e2e::Result {
+fn the_list_loads_more_pages_and_stays_live(t: &mut Ctx) -> e2e::Result {
+    // More posts than a page holds (30): the list shows a page (the newest first) and a
+    // "Load more" button.
+    let titles: Vec<String> = (0..40).map(|i| unique(&format!("Paged {i:02}"))).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    t.devserver().seed_posts(&ALICE, &refs)?;
     t.open(ui::POSTS_PATH)?;
-    ui::wait_for_posts_loaded(t)?;
+    t.wait_for_text(ui::POST_ITEM_TITLE, &titles[39])?;
+    assert_eq!(t.texts(ui::POST_ITEM_TITLE)?.len(), 30, "one page");
+    let more = t.wait_for_text(ui::LOAD_MORE, "Load more")?;
+    t.screenshot("list-first-page")?;
+    more.click()?;
+    t.wait_for_text(ui::POST_ITEM_TITLE, &titles[0])?;
+    let shown = t.texts(ui::POST_ITEM_TITLE)?;
+    assert!(shown.len() > 30, "a second page: {} posts", shown.len());
+    let ours: Vec<&String> = shown.iter().filter(|s| s.starts_with("Paged ")).collect();
+    assert_eq!(ours.len(), 40, "each seeded post once: {ours:?}");
+    t.screenshot("list-second-page")?;
+    // A post written now shows at the top of the loaded list, live.
+    let fresh = unique("Paged live");
+    t.devserver().create_post(&ALICE, &fresh, "")?;
+    t.wait_for_text(ui::POST_ITEM_TITLE, &fresh)?;
+    assert_eq!(t.texts(ui::POST_ITEM_TITLE)?.first(), Some(&fresh));
+    Ok(())
+}
+
+fn devtools_list_the_live_cache_entries(t: &mut Ctx) -> e2e::Result {
+    // The post page reads its post through the query cache (the list reads pages live).
+    let title = unique("Devtools");
+    let id = t.devserver().create_post(&ALICE, &title, "Shown in the devtools.")?;
+    t.open(&format!("{}/{id}", ui::POSTS_PATH))?;
+    t.wait_for_text(ui::POST_HEADING, &title)?;
     let toggle = t.wait_for_element(ui::DEVTOOLS_TOGGLE)?;
     assert_eq!(toggle.attribute("aria-label")?.as_deref(), Some(ui::DEVTOOLS_OPEN_LABEL));
-    t.screenshot("posts-devtools-closed")?;
+    t.screenshot("post-devtools-closed")?;
     toggle.click()?;
     t.wait_for_element(ui::DEVTOOLS_PANEL)?;
 
     let mut last = vec![];
     let entry = t
-        .wait_for("a devtools row for posts:list, subscription open, observed", || {
+        .wait_for("a devtools row for posts:get, subscription open, observed", || {
             last = ui::devtools_entries(t)?;
-            Ok(last.iter().find(|e| e.key == "posts:list").cloned().filter(|e| {
+            Ok(last.iter().find(|e| e.key.starts_with("posts:get ")).cloned().filter(|e| {
                 e.subscription == "open" && e.observers.parse::<u32>().is_ok_and(|n| n >= 1)
             }))
         })

@@ -39,6 +39,7 @@ pub const POST_ITEM_LINK: &str = "main ul li a";
 pub const POST_ITEM_TITLE: &str = "main ul li .post-title";
 /// The empty list: an element and its text.
 pub const POSTS_EMPTY: &str = "main .empty";
+pub const LOAD_MORE: &str = "main button.load-more";
 pub const POSTS_EMPTY_TEXT: &str = "No posts yet";
 
 // --- a post ----------------------------------------------------------------------------------
