@@ -80,17 +80,14 @@ const PAGE_SIZE: usize = 30;
 /// The list's first page, as `use_paginated_query` asks for it (the loader warms it).
 fn first_page_key() -> QueryKey {
     let args = api::posts::ListPaginatedArgs { pagination_opts: PaginationOpts::first(PAGE_SIZE) };
-    QueryKey::convex_query(
-        api::posts::list_paginated.path(),
-        to_value(&args).unwrap_or(Value::Null),
-    )
+    QueryKey::of_query(api::posts::list_paginated, &args)
+        .unwrap_or_else(|_| QueryKey::convex_query(api::posts::list_paginated.path(), Value::Null))
 }
 
 fn post_key(id: &str) -> QueryKey {
-    QueryKey::convex_query(
-        api::posts::get.path(),
-        to_value(&api::posts::GetArgs { id: post_id(id) }).unwrap_or(Value::Null),
-    )
+    let args = api::posts::GetArgs { id: post_id(id) };
+    QueryKey::of_query(api::posts::get, &args)
+        .unwrap_or_else(|_| QueryKey::convex_query(api::posts::get.path(), Value::Null))
 }
 
 impl RouteDef for Route {

@@ -5,7 +5,10 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::value::{to_value, Value, ValueError};
+use crate::{
+    function::{kind, FunctionArgs},
+    value::{to_value, Value, ValueError},
+};
 
 /// The tag of a Convex query's key (`["convexQuery", path, args]`, as `@convex-dev/react-query`
 /// builds it).
@@ -62,6 +65,25 @@ impl QueryKey {
             Value::String(crate::sync::canonical_path(path)),
             args,
         ])
+    }
+
+    /// The key of `query` (a typed reference or a path) with `args`: what
+    /// [`convex_query`](crate::convex_query) caches it under, for loaders and invalidation.
+    ///
+    /// ```
+    /// use yew_convex::{cache::QueryKey, function::QueryRef};
+    /// #[derive(serde::Serialize)]
+    /// struct GetArgs { id: String }
+    /// const GET: QueryRef<GetArgs, Option<String>> = QueryRef::new("posts:get");
+    /// let key = QueryKey::of_query(GET, &GetArgs { id: "abc".into() }).unwrap();
+    /// assert_eq!(key, QueryKey::convex_query("posts:get",
+    ///     yew_convex::value::to_value(&serde_json::json!({"id": "abc"})).unwrap()));
+    /// ```
+    pub fn of_query<A: Serialize + ?Sized>(
+        query: impl FunctionArgs<kind::Query, A>,
+        args: &A,
+    ) -> Result<Self, ValueError> {
+        Ok(Self::convex_query(query.path(), to_value(args)?))
     }
 
     /// The key of the Convex action `path` with `args` (an object).
