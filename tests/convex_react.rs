@@ -1,5 +1,5 @@
 //! The rest of convex/react's client surface, in headless Chromium against the devserver:
-//! `expectAuth`, the unsaved-changes warning and `useQueries`.
+//! `expectAuth`, the unsaved-changes warning, `useQueries` and preloaded queries.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -11,8 +11,8 @@ use support::{install_send_spy, post, sent, token, unique, wait_until, Log, CONV
 use wasm_bindgen_test::*;
 use yew::prelude::*;
 use yew_convex::{
-    client::ConvexClient, sync::SyncConfig, use_queries, value::Value, ConvexProvider, QuerySpec,
-    QueryState,
+    client::ConvexClient, preload_query, sync::SyncConfig, use_preloaded_query, use_queries,
+    value::Value, ConvexProvider, PreloadedQuery, QuerySpec, QueryState,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -247,5 +247,58 @@ async fn use_queries_keeps_a_keyed_set_of_live_queries() {
             && seen.len() == 2
     })
     .await;
+    handle.destroy();
+}
+
+#[derive(Properties, PartialEq)]
+struct PreloadedProps {
+    client: ConvexClient,
+    query: PreloadedQuery<String>,
+    renders: Log<String>,
+}
+
+#[function_component]
+fn ShowPreloaded(props: &PreloadedProps) -> Html {
+    let state = use_preloaded_query(&props.query);
+    props.renders.push(match &state {
+        QueryState::Loading => "loading".to_string(),
+        QueryState::Ready(text) => format!("ready: {text}"),
+        QueryState::Failed(e) => format!("error: {e}"),
+    });
+    html! {}
+}
+
+#[function_component]
+fn PreloadedApp(props: &PreloadedProps) -> Html {
+    html! {
+        <ConvexProvider client={props.client.clone()}>
+            <ShowPreloaded client={props.client.clone()} query={props.query.clone()} renders={props.renders.clone()} />
+        </ConvexProvider>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_preloaded_query_shows_its_data_in_the_first_render() {
+    let client = ConvexClient::new(CONVEX_URL).expect("client");
+    let text = unique("preloaded");
+    let query = preload_query::<String, _>(&client, "values:echo", &json!({ "value": text }))
+        .expect("preload");
+    wait_until("the preload's result", WAIT, || query.is_ready()).await;
+    let renders = Log::<String>::default();
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let handle = yew::Renderer::<PreloadedApp>::with_root_and_props(
+        root,
+        PreloadedProps { client: client.clone(), query, renders: renders.clone() },
+    )
+    .render();
+    wait_until("a render", WAIT, || renders.len() > 0).await;
+    assert_eq!(
+        renders.all().first(),
+        Some(&format!("ready: {text}")),
+        "no loading state: {:?}",
+        renders.all()
+    );
     handle.destroy();
 }

@@ -32,7 +32,9 @@ pub use use_connection_state::use_convex_connection_state;
 pub use use_mutation::{use_action, use_mutation, Action, Mutation};
 pub use use_paginated_query::{use_paginated_query, PaginationStatus, UsePaginatedQuery};
 pub use use_queries::{use_queries, QuerySpec};
-pub use use_query::{use_query, use_query_skip, QueryState};
+pub use use_query::{
+    preload_query, use_preloaded_query, use_query, use_query_skip, PreloadedQuery, QueryState,
+};
 
 /// Children props shared by the auth-gated components.
 #[derive(yew::Properties, PartialEq)]

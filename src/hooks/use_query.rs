@@ -257,3 +257,83 @@ where
     let state = cell.borrow().state.clone();
     state
 }
+
+/// A query subscribed ahead of the component that shows it (convex/react's preloading): start
+/// it in an event handler, a parent or a route loader with [`preload_query`], hand it down,
+/// and [`use_preloaded_query`] shows its result from its first render, with no loading state
+/// if the result has arrived. The subscription lives as long as any clone of it.
+pub struct PreloadedQuery<T> {
+    path: Rc<str>,
+    args: Rc<Value>,
+    subscription: Rc<QuerySubscription>,
+    _result: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for PreloadedQuery<T> {
+    fn clone(&self) -> Self {
+        Self {
+            path: self.path.clone(),
+            args: self.args.clone(),
+            subscription: self.subscription.clone(),
+            _result: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> PartialEq for PreloadedQuery<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.args == other.args
+    }
+}
+
+impl<T> std::fmt::Debug for PreloadedQuery<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PreloadedQuery({} {:?})", self.path, self.args)
+    }
+}
+
+impl<T> PreloadedQuery<T> {
+    /// Whether its result (or error) has arrived.
+    pub fn is_ready(&self) -> bool {
+        self.subscription.current().is_some()
+    }
+}
+
+/// Subscribes `client` to `query` with `args` now, before any component asks for it.
+///
+/// ```no_run
+/// # use yew_convex::{client::ConvexClient, preload_query};
+/// # fn f(client: &ConvexClient) -> Result<(), yew_convex::sync::ConvexError> {
+/// let posts = preload_query::<Vec<serde_json::Value>, _>(client, "posts:list", &serde_json::json!({}))?;
+/// // … later, in a component: `let state = use_preloaded_query(&posts);`
+/// # Ok(()) }
+/// ```
+pub fn preload_query<T, A>(
+    client: &crate::client::ConvexClient,
+    query: impl Function<kind::Query, A, T>,
+    args: &A,
+) -> Result<PreloadedQuery<T>, ConvexError>
+where
+    A: Serialize + ?Sized,
+{
+    let args = to_value(args).map_err(ConvexError::InvalidArgs)?;
+    let subscription = client.subscribe_value(query.path(), args.clone(), |_| {})?;
+    Ok(PreloadedQuery {
+        path: Rc::from(query.path()),
+        args: Rc::new(args),
+        subscription: Rc::new(subscription),
+        _result: std::marker::PhantomData,
+    })
+}
+
+/// Shows a [`PreloadedQuery`] as [`use_query`] would (live, decoded into `T`), starting from
+/// what the preload already received.
+#[hook]
+pub fn use_preloaded_query<T>(preloaded: &PreloadedQuery<T>) -> QueryState<T>
+where
+    T: DeserializeOwned + 'static,
+{
+    let path = preloaded.path.to_string();
+    let args: Value = (*preloaded.args).clone();
+    use_query_skip::<T, Value>(path.as_str(), Some(args))
+}

@@ -93,6 +93,13 @@ pub fn unique(prefix: &str) -> String {
 #[derive(Clone, Default)]
 pub struct Log<T>(pub Rc<RefCell<Vec<T>>>);
 
+/// The same log (for component props).
+impl<T> PartialEq for Log<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 impl<T: Clone> Log<T> {
     pub fn push(&self, value: T) {
         self.0.borrow_mut().push(value);

@@ -149,8 +149,9 @@ fn schedule(seed: u64, len: usize) -> Vec<Step> {
 
 struct MutationRecord {
     title: String,
-    /// Who made it (None: signed out).
-    user: Option<String>,
+    /// Who made it: the engine's principal then (with `expect_auth`, the source still to
+    /// come, whose user is known once the app signs in).
+    principal: Principal,
 }
 
 struct Sim {
@@ -173,13 +174,17 @@ struct Sim {
     done: HashMap<RequestId, Result<(), ConvexError>>,
     counter: u64,
     token_fetches: usize,
+    /// `expect_auth`, and the app has neither signed in nor out yet.
+    expecting: bool,
 }
 
 type Failure = String;
 
 impl Sim {
     fn new(seed: u64) -> Self {
-        let config = SyncConfig { jitter_seed: seed, ..SyncConfig::default() };
+        // A quarter of the runs hold everything until the app sets or clears auth.
+        let expect_auth = seed % 4 == 1;
+        let config = SyncConfig { jitter_seed: seed, expect_auth, ..SyncConfig::default() };
         let engine =
             SyncEngine::new(config, format!("00000000-0000-4000-8000-{seed:012x}"), Duration::ZERO);
         let mut sim = Sim {
@@ -197,6 +202,7 @@ impl Sim {
             done: HashMap::new(),
             counter: 0,
             token_fetches: 0,
+            expecting: expect_auth,
         };
         sim.drain();
         sim
@@ -312,12 +318,12 @@ impl Sim {
                 let title = format!("post-{}", self.counter);
                 let args =
                     Value::from_json(&json!({ "title": title })).map_err(|e| e.to_string())?;
-                let user = self.user_of(self.engine.principal());
+                let principal = self.engine.principal();
                 let id = self
                     .engine
                     .mutation("posts:create", &args, None, self.now)
                     .map_err(|e| e.to_string())?;
-                self.mutations.insert(id, MutationRecord { title, user });
+                self.mutations.insert(id, MutationRecord { title, principal });
             }
             Step::Action => {
                 let args = Value::Object(Default::default());
@@ -325,9 +331,13 @@ impl Sim {
             }
             Step::SignIn(pick) => {
                 self.sources.push(USERS[pick as usize % USERS.len()].to_string());
+                self.expecting = false;
                 self.engine.set_auth();
             }
-            Step::SignOut => self.engine.clear_auth(),
+            Step::SignOut => {
+                self.expecting = false;
+                self.engine.clear_auth();
+            }
             Step::AnswerToken(answer) => {
                 if !self.fetches.is_empty() {
                     let (id, user) = self.fetches.remove(0);
@@ -450,11 +460,9 @@ impl Sim {
         for post in &self.server.posts {
             let made_by = self.mutations.values().find(|m| m.title == post.title);
             if let Some(m) = made_by {
-                if m.user != post.author {
-                    return Err(format!(
-                        "{} made by {:?} ran as {:?}",
-                        m.title, m.user, post.author
-                    ));
+                let user = self.user_of(m.principal);
+                if user != post.author {
+                    return Err(format!("{} made by {user:?} ran as {:?}", m.title, post.author));
                 }
             }
         }
@@ -471,6 +479,10 @@ impl Sim {
     /// Heals the network and runs until quiet; then the run must have converged. Token fetches
     /// are answered as `source` says.
     fn settle(&mut self, source: Source) -> Result<(), Failure> {
+        // An app that expected a sign-in learns by now that nobody is signed in.
+        if self.expecting {
+            self.step(Step::SignOut)?;
+        }
         self.network_up = true;
         self.engine.handle_online(self.now);
         self.drain();
