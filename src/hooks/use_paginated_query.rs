@@ -50,6 +50,8 @@ struct Page<T> {
 struct Pages<T> {
     /// Path and the other args' wire text: a change restarts the list.
     key: Option<(String, String)>,
+    /// The client the pages are subscribed with: another one restarts the list.
+    client: Option<ConvexClient>,
     path: String,
     args: Value,
     pages: Vec<Page<T>>,
@@ -278,6 +280,7 @@ where
     };
     let state: Rc<RefCell<Pages<T>>> = use_mut_ref(|| Pages {
         key: None,
+        client: None,
         path: String::new(),
         args: Value::Null,
         pages: Vec::new(),
@@ -294,18 +297,27 @@ where
             other.type_name()
         )))),
     });
+    // The args and their wire text (the list's identity), or why they cannot be sent.
+    let args = args.and_then(|a| {
+        let text = encode_args(&a).map_err(ConvexError::InvalidArgs)?;
+        Ok((a, text))
+    });
     let invalid = args.as_ref().err().cloned();
-    let key = args.as_ref().ok().and_then(|a| encode_args(a).ok()).map(|text| (path.clone(), text));
+    let key = args.as_ref().ok().map(|(_, text)| (path.clone(), text.clone()));
 
-    // A new list: the first page, subscribed now (a result the client already has shows in
-    // this very render).
-    let restart = state.borrow().key != key;
+    // A new list (other args, another query, another client): the first page, subscribed now
+    // (a result the client already has shows in this very render).
+    let restart = {
+        let st = state.borrow();
+        st.key != key || st.client.as_ref() != Some(&client)
+    };
     if restart {
         let first = {
             let mut st = state.borrow_mut();
             st.key = key.clone();
+            st.client = Some(client.clone());
             st.path = path;
-            st.args = args.unwrap_or(Value::Null);
+            st.args = args.map(|(a, _)| a).unwrap_or(Value::Null);
             st.pages = Vec::new();
             key.is_some().then(|| {
                 let page = st.page(PaginationOpts::first(initial_num_items));
