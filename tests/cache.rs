@@ -138,16 +138,13 @@ struct Mounted {
 
 impl Mounted {
     fn new(convex: ConvexClient, queries: QueryClient, child: Html) -> Self {
-        let document = web_sys::window().unwrap().document().unwrap();
-        let root = document.create_element("div").unwrap();
-        document.body().unwrap().append_child(&root).unwrap();
         let props = ToggleProps {
             convex: convex.clone(),
             queries: queries.clone(),
             show: true,
             children: child.clone(),
         };
-        let handle = yew::Renderer::<Toggle>::with_root_and_props(root, props).render();
+        let handle = support::mount::<Toggle>(props);
         Mounted { handle, convex, queries, child }
     }
 

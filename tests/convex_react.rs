@@ -209,19 +209,16 @@ fn EchoesApp(props: &AppProps) -> Html {
 async fn use_queries_keeps_a_keyed_set_of_live_queries() {
     let client = ConvexClient::new(CONVEX_URL).expect("client");
     let seen = LastRender::default();
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
     let props = |values: Vec<(&str, serde_json::Value)>| AppProps {
         client: client.clone(),
         values: values.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         seen: seen.clone(),
     };
-    let mut handle = yew::Renderer::<EchoesApp>::with_root_and_props(
-        root,
-        props(vec![("a", json!("one")), ("b", json!(2.5)), ("c", json!([true]))]),
-    )
-    .render();
+    let mut handle = support::mount::<EchoesApp>(props(vec![
+        ("a", json!("one")),
+        ("b", json!(2.5)),
+        ("c", json!([true])),
+    ]));
     let shows = |expected: Vec<(&str, &str)>| {
         let expected: BTreeMap<String, String> =
             expected.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -285,14 +282,11 @@ async fn a_preloaded_query_shows_its_data_in_the_first_render() {
         .expect("preload");
     wait_until("the preload's result", WAIT, || query.is_ready()).await;
     let renders = Log::<String>::default();
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    let handle = yew::Renderer::<PreloadedApp>::with_root_and_props(
-        root,
-        PreloadedProps { client: client.clone(), query, renders: renders.clone() },
-    )
-    .render();
+    let handle = support::mount::<PreloadedApp>(PreloadedProps {
+        client: client.clone(),
+        query,
+        renders: renders.clone(),
+    });
     wait_until("a render", WAIT, || renders.len() > 0).await;
     assert_eq!(
         renders.all().first(),

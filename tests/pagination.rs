@@ -93,14 +93,11 @@ async fn pages_load_stay_live_split_and_end() {
     install_send_spy();
     let client = ConvexClient::new(CONVEX_URL).expect("client");
     let (renders, more) = (Renders::default(), More::default());
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    let handle = yew::Renderer::<App>::with_root_and_props(
-        root,
-        AppProps { client: client.clone(), renders: renders.clone(), more: more.clone() },
-    )
-    .render();
+    let handle = support::mount::<App>(AppProps {
+        client: client.clone(),
+        renders: renders.clone(),
+        more: more.clone(),
+    });
     let last = || {
         renders.0.borrow().last().cloned().unwrap_or((PaginationStatus::LoadingFirstPage, vec![]))
     };

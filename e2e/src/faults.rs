@@ -31,6 +31,9 @@ use std::{
 
 use crate::process::Process;
 
+/// The largest WebSocket frame the proxy forwards (the devserver's messages are far smaller).
+const MAX_FRAME: u64 = 64 * 1024 * 1024;
+
 /// One proxied connection.
 struct Conn {
     client: TcpStream,
@@ -230,6 +233,14 @@ impl Proxy {
                 }
                 n => n as u64,
             };
+            // The devserver's own frames are far smaller; a length this large is a broken
+            // stream, not something to allocate for.
+            if len > MAX_FRAME {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a {len}-byte WebSocket frame (limit {MAX_FRAME})"),
+                ));
+            }
             let rest = len + if masked { 4 } else { 0 };
             let start = frame.len();
             frame.resize(start + rest as usize, 0);

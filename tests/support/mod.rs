@@ -150,3 +150,14 @@ pub fn sent() -> Vec<serde_json::Value> {
         .filter_map(|s| serde_json::from_str(&s).ok())
         .collect()
 }
+
+/// Renders component `C` with `props` into a new element at the end of the page's body.
+pub fn mount<C>(props: C::Properties) -> yew::AppHandle<C>
+where
+    C: yew::BaseComponent,
+{
+    let document = web_sys::window().expect("window").document().expect("document");
+    let root = document.create_element("div").expect("a div");
+    document.body().expect("body").append_child(&root).expect("appended");
+    yew::Renderer::<C>::with_root_and_props(root, props).render()
+}
