@@ -42,6 +42,9 @@ pub enum FnError {
     Convex(Json),
     /// The arguments do not match the function's validator (text starts `ArgumentValidationError`).
     Arguments(String),
+    /// The result does not match the function's `returns` validator (text starts
+    /// `ReturnsValidationError`).
+    Returns(String),
     /// No public function by that path.
     NotFound(String),
     /// The function exists but is of another kind.
@@ -67,7 +70,7 @@ impl FnError {
             FnError::Uncaught(m) => format!("Uncaught Error: {m}"),
             FnError::Convex(data) => format!("Uncaught ConvexError: {data}"),
             // Convex's validation errors end with an extra newline of their own.
-            FnError::Arguments(m) => format!("{m}\n"),
+            FnError::Arguments(m) | FnError::Returns(m) => format!("{m}\n"),
             FnError::NotFound(path) => format!("Could not find public function for '{path}'."),
             FnError::WrongKind { path, called_as, defined_as } => {
                 format!(
@@ -362,7 +365,7 @@ pub fn spec(url: &str) -> Json {
 /// Checks a function's result against its `returns` validator (Convex's
 /// `ReturnsValidationError`).
 pub fn check_returns(function: &Function, value: &Json) -> Result<(), FnError> {
-    (function.returns)().validate_returns(value, &store::table_number).map_err(FnError::Uncaught)
+    (function.returns)().validate_returns(value, &store::table_number).map_err(FnError::Returns)
 }
 
 /// Canonical `module:function` form of a path: `.js` dropped, `default` implied.
@@ -616,7 +619,7 @@ mod tests {
         let err = check_returns(list, &json!(["a", 1])).unwrap_err();
         assert_eq!(
             err,
-            FnError::Uncaught(
+            FnError::Returns(
                 "ReturnsValidationError: Value does not match validator.\nPath: [1]\nValue: 1.0\nValidator: v.string()".into()
             )
         );
