@@ -31,7 +31,7 @@ struct Post {
 
 fn titles(result: &Option<yew_convex::sync::QueryResult>) -> Vec<String> {
     match result {
-        Some(Ok(value)) => yew_convex::value::from_value_ref::<Vec<Post>>(value)
+        Some(Ok(value)) => value.deserialize::<Vec<Post>>()
             .map(|posts| posts.into_iter().map(|p| p.title).collect())
             .unwrap_or_default(),
         _ => vec![],
@@ -115,7 +115,7 @@ async fn auth_with_a_dev_token_changes_users_me() {
     let log = me.clone();
     let _sub = client
         .subscribe("users:me", &json!({}), move |r| {
-            log.push(r.and_then(Result::ok).map(|v| (*v).clone()))
+            log.push(r.and_then(Result::ok).and_then(|v| v.value().ok()).map(|v| (*v).clone()))
         })
         .expect("subscribe");
     wait_until("users:me is alice", WAIT, || {

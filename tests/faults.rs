@@ -22,7 +22,7 @@ use support::{
     sleep, unique, wait_until,
 };
 use wasm_bindgen_test::*;
-use yew_convex::{client::ConvexClient, value::from_value_ref};
+use yew_convex::client::ConvexClient;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -41,7 +41,7 @@ type Outcomes = Rc<RefCell<HashMap<String, (Op, Result<(), String>)>>>;
 
 fn keys_of(result: &Option<yew_convex::sync::QueryResult>) -> Option<Vec<String>> {
     match result {
-        Some(Ok(value)) => from_value_ref::<Vec<String>>(value).ok(),
+        Some(Ok(value)) => value.deserialize::<Vec<String>>().ok(),
         _ => None,
     }
 }

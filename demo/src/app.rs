@@ -21,7 +21,7 @@ use yew_convex::{
     sync::ConvexError,
     use_action, use_cached_query, use_convex_connection_state, use_mutation, use_paginated_query,
     use_query_client, use_query_skip,
-    value::{from_value_ref, to_value, Id, Value},
+    value::{to_value, Id, Value},
     ConvexProviderWithClerk, PaginationStatus, QueryClientProvider,
 };
 use yew_router::prelude::*;
@@ -152,12 +152,11 @@ impl RouteDef for Route {
             Route::Post { id } => {
                 // The loader put the post in the cache: the tab shows its title.
                 let data = ctx.queries.get_query_data(&post_key(id));
-                let post = data.as_ref().and_then(yew_convex::cache::convex_value).and_then(|v| {
-                    v.as_object()
-                        .and_then(|o| o.get("title"))
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                });
+                let post = data
+                    .as_ref()
+                    .and_then(yew_convex::cache::convex_value)
+                    .and_then(|v| v.decode::<Option<Post>>().ok())
+                    .and_then(|post| post.as_ref().as_ref().map(|p| p.title.clone()));
                 match post {
                     Some(title) => format!("{title} | {APP}"),
                     None => format!("Post | {APP}"),
@@ -412,7 +411,7 @@ fn NewPost() -> Html {
                 .and_then(Value::as_object)
                 .is_some_and(|o| matches!(o.get("cursor"), None | Some(Value::Null)));
             let Some(value) = value.filter(|_| first) else { continue };
-            let Ok(mut page) = from_value_ref::<PaginationResult<Post>>(&value) else { continue };
+            let Ok(mut page) = value.deserialize::<PaginationResult<Post>>() else { continue };
             page.page.insert(
                 0,
                 Post {

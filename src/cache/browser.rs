@@ -9,7 +9,6 @@ use std::{
     future::Future,
     pin::Pin,
     rc::{Rc, Weak},
-    sync::Arc,
     time::Duration,
 };
 
@@ -25,7 +24,7 @@ use super::{
 use crate::{
     client::{ConnectionSubscription, ConvexClient, QuerySubscription},
     sync::Principal,
-    value::Value,
+    value::RawValue,
 };
 
 /// A query function: runs once per fetch (and retry).
@@ -110,7 +109,7 @@ fn now() -> Duration {
     Duration::from_secs_f64(ms.max(0.0) / 1000.0)
 }
 
-/// A Convex result as entry data (`Arc<Value>` is the data type of Convex entries).
+/// A Convex result as entry data ([`RawValue`] is the data type of Convex entries).
 fn convex_data(result: crate::sync::QueryResult) -> Result<Data, QueryError> {
     result.map(|v| Rc::new(v) as Data).map_err(QueryError::Convex)
 }
@@ -540,7 +539,8 @@ impl Drop for CacheListener {
     }
 }
 
-/// Reads a Convex entry's data (an `Arc<Value>`).
-pub fn convex_value(data: &Data) -> Option<&Arc<Value>> {
-    data.as_any().downcast_ref::<Arc<Value>>()
+/// Reads a Convex entry's data: the result as JSON text ([`RawValue::decode`] decodes it, once
+/// per type, shared with every `use_query` of the same result).
+pub fn convex_value(data: &Data) -> Option<&RawValue> {
+    data.as_any().downcast_ref::<RawValue>()
 }

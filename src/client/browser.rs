@@ -23,7 +23,7 @@ use crate::{
         AuthStatus, ConnectionState, ConvexError, Event, LocalStore, QueryId, QueryResult,
         RequestId, SocketId, SubscriptionId, SyncConfig, SyncEngine,
     },
-    value::{from_value_ref, to_value, Value},
+    value::{to_value, Value},
 };
 
 type TokenFuture = Pin<Box<dyn Future<Output = Option<String>>>>;
@@ -181,8 +181,7 @@ fn to_args<A: Serialize + ?Sized>(args: &A) -> Result<Value, ConvexError> {
 }
 
 fn decode<T: DeserializeOwned>(result: QueryResult) -> Result<T, ConvexError> {
-    let value = result?;
-    from_value_ref(&value).map_err(ConvexError::Decode)
+    result?.deserialize::<T>().map_err(ConvexError::Decode)
 }
 
 impl ConvexClient {
@@ -352,7 +351,17 @@ impl ConvexClient {
         args: &A,
         update: Option<crate::sync::OptimisticUpdate>,
     ) -> Result<T, ConvexError> {
-        let args = to_args(args)?;
+        decode(self.mutation_raw(path, to_args(args), update).await)
+    }
+
+    /// A mutation's result as JSON text: the non-generic part of every mutation call.
+    pub(crate) async fn mutation_raw(
+        &self,
+        path: &str,
+        args: Result<Value, ConvexError>,
+        update: Option<crate::sync::OptimisticUpdate>,
+    ) -> QueryResult {
+        let args = args?;
         let rx = {
             let mut st = self.state()?;
             let id = st.engine.mutation(path, &args, update, now())?;
@@ -361,7 +370,7 @@ impl ConvexClient {
             rx
         };
         self.pump();
-        decode(rx.await.map_err(|_| ConvexError::Closed)?)
+        rx.await.map_err(|_| ConvexError::Closed)?
     }
 
     /// Runs an action. An action in flight when the connection drops fails with
@@ -371,16 +380,25 @@ impl ConvexClient {
         action: impl Function<kind::Action, A, T>,
         args: &A,
     ) -> Result<T, ConvexError> {
-        let args = to_args(args)?;
+        decode(self.action_raw(action.path(), to_args(args)).await)
+    }
+
+    /// An action's result as JSON text: the non-generic part of every action call.
+    pub(crate) async fn action_raw(
+        &self,
+        path: &str,
+        args: Result<Value, ConvexError>,
+    ) -> QueryResult {
+        let args = args?;
         let rx = {
             let mut st = self.state()?;
-            let id = st.engine.action(action.path(), &args, now())?;
+            let id = st.engine.action(path, &args, now())?;
             let (tx, rx) = oneshot::channel();
             st.actions.insert(id, tx);
             rx
         };
         self.pump();
-        decode(rx.await.map_err(|_| ConvexError::Closed)?)
+        rx.await.map_err(|_| ConvexError::Closed)?
     }
 
     /// Authenticates with tokens from `fetch_token(force_refresh)` (`None`: no token), which
@@ -787,14 +805,14 @@ fn open_socket(shared: &Rc<Shared>, st: &mut State, id: SocketId) {
     let weak = Rc::downgrade(shared);
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(shared) = weak.upgrade() else { return };
-        match event.data().as_string() {
-            Some(text) => shared.state.borrow_mut().engine.handle_text(id, &text, now()),
+        super::text::with_frame_text(&event.data(), |text| match text {
+            Some(text) => shared.state.borrow_mut().engine.handle_text(id, text, now()),
             None => shared.state.borrow_mut().engine.protocol_error(
                 id,
                 crate::sync::protocol::MalformedMessage("a binary frame".into()),
                 now(),
             ),
-        }
+        });
         pump(&shared);
     });
     let weak = Rc::downgrade(shared);

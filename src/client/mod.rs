@@ -9,6 +9,8 @@ pub use url::{normalize_deployment_url, sync_url, PROTOCOL_CLIENT_VERSION};
 mod browser;
 #[cfg(target_arch = "wasm32")]
 mod http;
+#[cfg(target_arch = "wasm32")]
+mod text;
 
 #[cfg(target_arch = "wasm32")]
 pub use browser::{ConnectionSubscription, ConvexClient, QueryStream, QuerySubscription};

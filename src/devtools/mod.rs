@@ -31,7 +31,7 @@ fn key_label(key: &QueryKey) -> String {
 
 fn preview(data: &crate::cache::Data) -> String {
     let text = match crate::cache::convex_value(data) {
-        Some(value) => serde_json::to_string(&**value).unwrap_or_default(),
+        Some(value) => value.json().to_string(),
         None => "(Rust value)".to_string(),
     };
     if text.chars().count() > 120 {

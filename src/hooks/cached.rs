@@ -2,7 +2,7 @@
 //! (TanStack's `useQuery`), `use_suspense_query` (`useSuspenseQuery`) and
 //! `use_cached_mutation` (`useMutation`), a thin layer over [`crate::cache`].
 
-use std::{cell::Cell, cell::RefCell, future::Future, rc::Rc, sync::Arc, time::Duration};
+use std::{cell::Cell, cell::RefCell, future::Future, rc::Rc, time::Duration};
 
 use serde::{de::DeserializeOwned, Serialize};
 use yew::{prelude::*, suspense::Suspension};
@@ -15,7 +15,7 @@ use crate::{
     },
     function::{kind, Function},
     sync::ConvexError,
-    value::{from_value_ref, to_value, Value},
+    value::{to_value, Value},
 };
 
 /// Props of [`QueryClientProvider`].
@@ -111,10 +111,8 @@ fn convex_args<A: Serialize>(args: &A) -> Result<Value, QueryError> {
 
 fn decode_convex<T: DeserializeOwned + 'static>() -> Decode<T> {
     Rc::new(|data: &Data| {
-        let value: &Arc<Value> = convex_value(data).ok_or(QueryError::WrongType("Convex value"))?;
-        from_value_ref::<T>(value)
-            .map(Rc::new)
-            .map_err(|e| QueryError::Convex(ConvexError::Decode(e)))
+        let value = convex_value(data).ok_or(QueryError::WrongType("Convex value"))?;
+        value.decode::<T>().map_err(|e| QueryError::Convex(ConvexError::Decode(e)))
     })
 }
 
@@ -321,9 +319,9 @@ impl<T: 'static> CachedQuery<T> {
                     let (convex, path, args) = (convex.clone(), path.clone(), args.clone());
                     Box::pin(async move {
                         convex
-                            .action::<Value, Value>(&path, &args)
+                            .action_raw(&path, Ok(args))
                             .await
-                            .map(|v| Rc::new(Arc::new(v)) as Data)
+                            .map(|v| Rc::new(v) as Data)
                             .map_err(QueryError::Convex)
                     })
                 }))

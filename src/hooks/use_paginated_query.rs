@@ -10,7 +10,7 @@ use crate::{
     client::{ConvexClient, QuerySubscription},
     function::{kind, Function, PaginationOpts, PaginationResult},
     sync::{ConvexError, QueryResult},
-    value::{encode_args, from_value_ref, to_value, Value},
+    value::{encode_args, to_value, Value},
 };
 
 /// Where a paginated list stands.
@@ -85,8 +85,7 @@ impl<T> Pages<T> {
 fn decode<T: DeserializeOwned>(raw: Option<QueryResult>) -> Option<Result<Loaded<T>, ConvexError>> {
     raw.map(|r| {
         r.and_then(|value| {
-            let result =
-                from_value_ref::<PaginationResult<T>>(&value).map_err(ConvexError::Decode)?;
+            let result = value.deserialize::<PaginationResult<T>>().map_err(ConvexError::Decode)?;
             Ok(Loaded {
                 items: result.page.into_iter().map(Rc::new).collect(),
                 is_done: result.is_done,

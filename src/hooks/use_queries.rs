@@ -45,7 +45,10 @@ struct Entry {
 fn state_of(raw: Option<QueryResult>) -> QueryState<Value> {
     match raw {
         None => QueryState::Loading,
-        Some(Ok(value)) => QueryState::Ready(Rc::new((*value).clone())),
+        Some(Ok(value)) => match value.value() {
+            Ok(value) => QueryState::Ready(value),
+            Err(e) => QueryState::Failed(ConvexError::Decode(e)),
+        },
         Some(Err(e)) => QueryState::Failed(e),
     }
 }

@@ -10,7 +10,7 @@ use crate::{
     client::QuerySubscription,
     function::{kind, Function},
     sync::{ConvexError, QueryResult},
-    value::{from_value_ref, to_value, Value},
+    value::{to_value, Value},
 };
 
 /// What a query shows right now.
@@ -79,24 +79,26 @@ struct Cell<T> {
 fn same(a: &Option<QueryResult>, b: &Option<QueryResult>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(Ok(x)), Some(Ok(y))) => std::sync::Arc::ptr_eq(x, y) || x == y,
+        (Some(Ok(x)), Some(Ok(y))) => x == y,
         (Some(Err(x)), Some(Err(y))) => x == y,
         _ => false,
     }
 }
 
-fn decode<T: DeserializeOwned>(raw: &Option<QueryResult>) -> QueryState<T> {
+fn decode<T: DeserializeOwned + 'static>(raw: &Option<QueryResult>) -> QueryState<T> {
     match raw {
         None => QueryState::Loading,
         Some(Err(e)) => QueryState::Failed(e.clone()),
-        Some(Ok(value)) => match from_value_ref::<T>(value) {
-            Ok(v) => QueryState::Ready(Rc::new(v)),
+        // Decoded straight from the JSON text, once per result and type: every component
+        // reading the same result as `T` shares this `Rc<T>`.
+        Some(Ok(value)) => match value.decode::<T>() {
+            Ok(v) => QueryState::Ready(v),
             Err(e) => QueryState::Failed(ConvexError::Decode(e)),
         },
     }
 }
 
-impl<T: DeserializeOwned> Cell<T> {
+impl<T: DeserializeOwned + 'static> Cell<T> {
     /// Takes `raw` if it differs; returns whether it did.
     fn offer(&mut self, raw: Option<QueryResult>) -> bool {
         if same(&self.raw, &raw) {

@@ -29,7 +29,6 @@
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
-    sync::Arc,
     time::Duration,
 };
 
@@ -47,7 +46,7 @@ use super::{
     remote_query_set::{QueryResult, RemoteQuerySet},
     request_manager::{Completion, RequestManager},
 };
-use crate::value::{encode_args, encode_ts, Value};
+use crate::value::{encode_args, encode_ts, RawValue, Value};
 
 /// The kind of function a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,7 +242,7 @@ pub struct SyncEngine {
     /// The identity the server has established for this client: the principal of its latest
     /// identity version (kept across reconnects until a new socket moves it).
     established: Principal,
-    overlay: HashMap<QueryId, Option<Arc<Value>>>,
+    overlay: HashMap<QueryId, Option<RawValue>>,
     transmit: VecDeque<String>,
     events: VecDeque<Event>,
     last_state: ConnectionState,
@@ -928,7 +927,7 @@ impl SyncEngine {
     fn on_mutation_response(
         &mut self,
         request: RequestId,
-        result: Result<Arc<Value>, ErrorPayload>,
+        result: Result<RawValue, ErrorPayload>,
         ts: Option<u64>,
         log_lines: Vec<String>,
     ) {
@@ -983,7 +982,7 @@ impl SyncEngine {
         }
         for (id, before) in &old_overlay {
             let same = match (before, self.overlay.get(id)) {
-                (Some(a), Some(Some(b))) => Arc::ptr_eq(a, b) || a == b,
+                (Some(a), Some(Some(b))) => a == b,
                 (None, Some(None)) => true,
                 (Some(a), None) => {
                     matches!(self.visible_remote(*id), Some(Ok(b)) if a == b)
@@ -1005,7 +1004,7 @@ impl SyncEngine {
     fn run_update(
         &self,
         request: RequestId,
-        overlay: &mut HashMap<QueryId, Option<Arc<Value>>>,
+        overlay: &mut HashMap<QueryId, Option<RawValue>>,
         touched: &mut HashSet<QueryId>,
     ) {
         let Some(update) = self.requests.get(request).and_then(|r| r.optimistic.as_ref()) else {

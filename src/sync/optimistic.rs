@@ -3,17 +3,14 @@
 //! dropped in the same step that makes its mutation's effect visible (so nothing flickers), or
 //! at once when its mutation fails (a rollback).
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-};
+use std::collections::{HashMap, HashSet};
 
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::ids::QueryId;
 use crate::{
     function::{kind, Function},
-    value::{from_value_ref, to_value, Value, ValueError},
+    value::{to_value, RawValue, Value, ValueError},
 };
 
 /// An optimistic update: edits the local store as the mutation is expected to edit the
@@ -28,13 +25,13 @@ pub(crate) struct QueryView<'a> {
     /// The key args are matched by (their wire JSON).
     pub args_key: &'a str,
     /// The current value (None while loading or failed).
-    pub value: Option<Arc<Value>>,
+    pub value: Option<RawValue>,
 }
 
 /// The query results an optimistic update reads and edits.
 pub struct LocalStore<'a> {
     pub(crate) queries: Vec<(QueryId, QueryView<'a>)>,
-    pub(crate) overlay: &'a mut HashMap<QueryId, Option<Arc<Value>>>,
+    pub(crate) overlay: &'a mut HashMap<QueryId, Option<RawValue>>,
     pub(crate) touched: &'a mut HashSet<QueryId>,
 }
 
@@ -49,7 +46,7 @@ impl LocalStore<'_> {
         self.queries.iter().find(|(_, q)| q.path == path && q.args_key == key).map(|(id, _)| *id)
     }
 
-    fn current(&self, id: QueryId) -> Option<Arc<Value>> {
+    fn current(&self, id: QueryId) -> Option<RawValue> {
         match self.overlay.get(&id) {
             Some(v) => v.clone(),
             None => self.queries.iter().find(|(q, _)| *q == id).and_then(|(_, q)| q.value.clone()),
@@ -57,12 +54,12 @@ impl LocalStore<'_> {
     }
 
     /// The current result of the query `path` with `args`, if it is subscribed and has a value.
-    pub fn get_query(&self, path: &str, args: &Value) -> Option<Arc<Value>> {
+    pub fn get_query(&self, path: &str, args: &Value) -> Option<RawValue> {
         self.find(path, args).and_then(|id| self.current(id))
     }
 
     /// Every subscribed query of function `path`: its args and current value.
-    pub fn get_all_queries(&self, path: &str) -> Vec<(Value, Option<Arc<Value>>)> {
+    pub fn get_all_queries(&self, path: &str) -> Vec<(Value, Option<RawValue>)> {
         let path = super::canonical_path(path);
         self.queries
             .iter()
@@ -74,8 +71,10 @@ impl LocalStore<'_> {
     /// Sets the result of the query `path` with `args` (None: show it as loading). Queries
     /// nobody subscribes to are ignored, as in Convex.
     pub fn set_query(&mut self, path: &str, args: &Value, value: Option<Value>) {
+        // A value that cannot be encoded (a `$`-prefixed field name) leaves the query as it is.
+        let Ok(value) = value.map(RawValue::from_value).transpose() else { return };
         if let Some(id) = self.find(path, args) {
-            self.overlay.insert(id, value.map(Arc::new));
+            self.overlay.insert(id, value);
             self.touched.insert(id);
         }
     }
@@ -105,7 +104,8 @@ impl LocalStore<'_> {
             Ok(args) => args,
             Err(e) => return Some(Err(e)),
         };
-        self.get_query(query.path(), &args).map(|value| from_value_ref(&value))
+        let id = self.find(query.path(), &args)?;
+        self.current(id).map(|raw| raw.deserialize::<T>())
     }
 
     /// Sets the result of `query` with `args` (`None`: show it as loading), encoded from `T`:

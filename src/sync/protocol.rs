@@ -1,15 +1,15 @@
 //! The sync protocol's messages, in the shapes Convex puts on the wire.
 //!
-//! Client messages are serialised to JSON text once, when queued. Server messages deserialise
-//! through any serde format (serde_json from text, or serde-wasm-bindgen from the browser's
-//! `JSON.parse`) without buffering: fields of every message kind are read into one flat
-//! struct, then checked against the message's `type`.
+//! Client messages are serialised to JSON text once, when queued. Server messages are read
+//! from their text in one pass ([`ServerMessage::parse`]): fields of every message kind into one
+//! flat struct, then checked against the message's `type`; results stay JSON text
+//! ([`RawValue`]), checked but not decoded.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::value::{decode_ts, encode_ts, Value};
+use crate::value::{decode_ts, encode_ts, RawValue, Reader, Value, ValueError};
 
 pub use super::ids::{QueryId, RequestId};
 
@@ -196,8 +196,9 @@ pub enum StateModification {
     QueryUpdated {
         /// The query.
         query_id: QueryId,
-        /// Its value (decoded once, shared by every subscriber).
-        value: Arc<Value>,
+        /// Its value, as the server's JSON text (decoded when read, shared by every
+        /// subscriber).
+        value: RawValue,
         /// Lines the query logged.
         log_lines: Vec<String>,
         /// Pagination journal.
@@ -249,7 +250,7 @@ pub enum ServerMessage {
         /// The request.
         request_id: RequestId,
         /// Value, or error.
-        result: Result<Arc<Value>, ErrorPayload>,
+        result: Result<RawValue, ErrorPayload>,
         /// Commit timestamp (successes).
         ts: Option<u64>,
         /// Lines the mutation logged.
@@ -260,7 +261,7 @@ pub enum ServerMessage {
         /// The request.
         request_id: RequestId,
         /// Value, or error.
-        result: Result<Arc<Value>, ErrorPayload>,
+        result: Result<RawValue, ErrorPayload>,
         /// Lines the action logged.
         log_lines: Vec<String>,
     },
@@ -287,69 +288,25 @@ pub enum ServerMessage {
 #[error("malformed server message: {0}")]
 pub struct MalformedMessage(pub String);
 
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
-fn null_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<Value>>, D::Error> {
-    // `errorData: null` means "no data" on the wire.
-    Ok(Option::<Value>::deserialize(d)?.map(Arc::new))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireModification {
-    #[serde(rename = "type")]
-    kind: String,
-    query_id: QueryId,
-    #[serde(default, deserialize_with = "present")]
-    value: Option<Value>,
-    #[serde(default)]
-    log_lines: Option<Vec<String>>,
-    #[serde(default)]
-    journal: Option<String>,
-    #[serde(default)]
-    error_message: Option<String>,
-    #[serde(default, deserialize_with = "null_as_none")]
-    error_data: Option<Arc<Value>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireMessage {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
+/// A message's fields, of every kind, as they come; checked against `type` at the end.
+#[derive(Default)]
+struct Fields {
+    kind: Option<String>,
     start_version: Option<StateVersion>,
-    #[serde(default)]
     end_version: Option<StateVersion>,
-    #[serde(default)]
-    modifications: Option<Vec<WireModification>>,
-    #[serde(default)]
+    modifications: Option<Vec<StateModification>>,
     chunk: Option<String>,
-    #[serde(default)]
     part_number: Option<u32>,
-    #[serde(default)]
     total_parts: Option<u32>,
-    #[serde(default)]
     transition_id: Option<String>,
-    #[serde(default)]
-    request_id: Option<RequestId>,
-    #[serde(default)]
+    request_id: Option<u32>,
     success: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    result: Option<Value>,
-    #[serde(default)]
+    result: Option<RawValue>,
     ts: Option<String>,
-    #[serde(default)]
     log_lines: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "null_as_none")]
     error_data: Option<Arc<Value>>,
-    #[serde(default)]
     error: Option<String>,
-    #[serde(default)]
     base_version: Option<u32>,
-    #[serde(default)]
     auth_update_attempted: Option<bool>,
 }
 
@@ -357,52 +314,201 @@ fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, MalformedMessa
     field.ok_or_else(|| MalformedMessage(format!("{kind} without `{name}`")))
 }
 
-impl WireModification {
-    fn into_modification(self) -> Result<StateModification, MalformedMessage> {
-        let log_lines = self.log_lines.unwrap_or_default();
-        match self.kind.as_str() {
-            "QueryUpdated" => Ok(StateModification::QueryUpdated {
-                query_id: self.query_id,
-                value: Arc::new(need(self.value, "QueryUpdated", "value")?),
-                log_lines,
-                journal: self.journal,
-            }),
-            "QueryFailed" => Ok(StateModification::QueryFailed {
-                query_id: self.query_id,
-                error: ErrorPayload {
-                    message: need(self.error_message, "QueryFailed", "errorMessage")?,
-                    data: self.error_data,
-                },
-                log_lines,
-                journal: self.journal,
-            }),
-            "QueryRemoved" => Ok(StateModification::QueryRemoved { query_id: self.query_id }),
-            other => Err(MalformedMessage(format!("unknown modification type {other:?}"))),
+fn bad(what: String) -> ValueError {
+    ValueError::Custom(what)
+}
+
+/// A non-negative whole number that fits in a u32.
+fn read_u32(r: &mut Reader<'_>, name: &str) -> Result<u32, ValueError> {
+    let f = r.number()?;
+    if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) {
+        Ok(f as u32)
+    } else {
+        Err(bad(format!("`{name}` must be a whole number, found {f}")))
+    }
+}
+
+/// `null` as `None`, else what `read` reads.
+fn nullable<'de, T>(
+    r: &mut Reader<'de>,
+    read: impl FnOnce(&mut Reader<'de>) -> Result<T, ValueError>,
+) -> Result<Option<T>, ValueError> {
+    if r.null() {
+        Ok(None)
+    } else {
+        read(r).map(Some)
+    }
+}
+
+fn read_string(r: &mut Reader<'_>) -> Result<String, ValueError> {
+    r.string().map(|s| s.into_owned())
+}
+
+fn read_strings(r: &mut Reader<'_>) -> Result<Vec<String>, ValueError> {
+    r.expect(b'[', "expected an array of strings")?;
+    let mut out = Vec::new();
+    if !r.empty(b']') {
+        loop {
+            out.push(read_string(r)?);
+            if r.next_or_end(b']')? {
+                break;
+            }
         }
     }
+    Ok(out)
+}
+
+/// Calls `field` with every key of the object that comes next; `field` reads (or skips) its value.
+fn read_object<'de>(
+    r: &mut Reader<'de>,
+    mut field: impl FnMut(&mut Reader<'de>, &str) -> Result<(), ValueError>,
+) -> Result<(), ValueError> {
+    r.expect(b'{', "expected an object")?;
+    if r.empty(b'}') {
+        return Ok(());
+    }
+    loop {
+        let key = r.string()?;
+        r.expect(b':', "expected `:`")?;
+        field(r, &key)?;
+        if r.next_or_end(b'}')? {
+            return Ok(());
+        }
+    }
+}
+
+fn read_version(r: &mut Reader<'_>) -> Result<StateVersion, ValueError> {
+    let (mut query_set, mut identity, mut ts) = (None, None, None);
+    read_object(r, |r, key| {
+        match key {
+            "querySet" => query_set = Some(read_u32(r, key)?),
+            "identity" => identity = Some(read_u32(r, key)?),
+            "ts" => ts = Some(decode_ts(&r.string()?)?),
+            _ => r.skip()?,
+        }
+        Ok(())
+    })?;
+    match (query_set, identity, ts) {
+        (Some(query_set), Some(identity), Some(ts)) => Ok(StateVersion { query_set, identity, ts }),
+        _ => Err(bad("a version needs `querySet`, `identity` and `ts`".into())),
+    }
+}
+
+/// ConvexError data: `null` means none.
+fn read_error_data(r: &mut Reader<'_>) -> Result<Option<Arc<Value>>, ValueError> {
+    nullable(r, |r| Ok(Arc::new(r.raw_value()?.deserialize::<Value>()?)))
+}
+
+fn read_modification(r: &mut Reader<'_>) -> Result<StateModification, ValueError> {
+    let (mut kind, mut query_id, mut value, mut log_lines, mut journal) =
+        (None, None, None, None, None);
+    let (mut error_message, mut error_data) = (None, None);
+    read_object(r, |r, key| {
+        match key {
+            "type" => kind = Some(r.string()?),
+            "queryId" => query_id = Some(QueryId::new(read_u32(r, key)?)),
+            "value" => value = Some(r.raw_value()?),
+            "logLines" => log_lines = nullable(r, read_strings)?,
+            "journal" => journal = nullable(r, read_string)?,
+            "errorMessage" => error_message = Some(read_string(r)?),
+            "errorData" => error_data = read_error_data(r)?,
+            _ => r.skip()?,
+        }
+        Ok(())
+    })?;
+    fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, ValueError> {
+        field.ok_or_else(|| bad(format!("{kind} without `{name}`")))
+    }
+    let kind = need(kind, "a modification", "type")?;
+    let query_id = need(query_id, &kind, "queryId")?;
+    let log_lines = log_lines.unwrap_or_default();
+    match &*kind {
+        "QueryUpdated" => Ok(StateModification::QueryUpdated {
+            query_id,
+            value: need(value, &kind, "value")?,
+            log_lines,
+            journal,
+        }),
+        "QueryFailed" => Ok(StateModification::QueryFailed {
+            query_id,
+            error: ErrorPayload {
+                message: need(error_message, &kind, "errorMessage")?,
+                data: error_data,
+            },
+            log_lines,
+            journal,
+        }),
+        "QueryRemoved" => Ok(StateModification::QueryRemoved { query_id }),
+        other => Err(bad(format!("unknown modification type {other:?}"))),
+    }
+}
+
+fn read_fields(r: &mut Reader<'_>) -> Result<Fields, ValueError> {
+    let mut m = Fields::default();
+    read_object(r, |r, key| {
+        match key {
+            "type" => m.kind = Some(read_string(r)?),
+            "startVersion" => m.start_version = Some(read_version(r)?),
+            "endVersion" => m.end_version = Some(read_version(r)?),
+            "modifications" => {
+                r.expect(b'[', "expected an array of modifications")?;
+                let mut out = Vec::new();
+                if !r.empty(b']') {
+                    loop {
+                        out.push(read_modification(r)?);
+                        if r.next_or_end(b']')? {
+                            break;
+                        }
+                    }
+                }
+                m.modifications = Some(out);
+            }
+            "chunk" => m.chunk = Some(read_string(r)?),
+            "partNumber" => m.part_number = Some(read_u32(r, key)?),
+            "totalParts" => m.total_parts = Some(read_u32(r, key)?),
+            "transitionId" => m.transition_id = Some(read_string(r)?),
+            "requestId" => m.request_id = Some(read_u32(r, key)?),
+            "success" => m.success = Some(r.boolean()?),
+            "result" => m.result = Some(r.raw_value()?),
+            "ts" => m.ts = nullable(r, read_string)?,
+            "logLines" => m.log_lines = nullable(r, read_strings)?,
+            "errorData" => m.error_data = read_error_data(r)?,
+            "error" => m.error = nullable(r, read_string)?,
+            "baseVersion" => m.base_version = nullable(r, |r| read_u32(r, "baseVersion"))?,
+            "authUpdateAttempted" => m.auth_update_attempted = nullable(r, Reader::boolean)?,
+            _ => r.skip()?,
+        }
+        Ok(())
+    })?;
+    r.ws();
+    if r.pos != r.len() {
+        return Err(r.syntax("trailing characters after the message"));
+    }
+    Ok(m)
 }
 
 fn outcome(
     kind: &str,
     success: Option<bool>,
-    result: Option<Value>,
+    result: Option<RawValue>,
     error_data: Option<Arc<Value>>,
-) -> Result<Result<Arc<Value>, ErrorPayload>, MalformedMessage> {
+) -> Result<Result<RawValue, ErrorPayload>, MalformedMessage> {
     let result = need(result, kind, "result")?;
     match need(success, kind, "success")? {
-        true => Ok(Ok(Arc::new(result))),
-        false => match result {
-            Value::String(message) => Ok(Err(ErrorPayload { message, data: error_data })),
+        true => Ok(Ok(result)),
+        false => match result.deserialize::<Value>() {
+            Ok(Value::String(message)) => Ok(Err(ErrorPayload { message, data: error_data })),
             _ => Err(MalformedMessage(format!("{kind}: a failure's `result` must be its message"))),
         },
     }
 }
 
-impl TryFrom<WireMessage> for ServerMessage {
+impl TryFrom<Fields> for ServerMessage {
     type Error = MalformedMessage;
 
-    fn try_from(m: WireMessage) -> Result<Self, MalformedMessage> {
-        let kind = m.kind.as_str();
+    fn try_from(m: Fields) -> Result<Self, MalformedMessage> {
+        let kind = need(m.kind, "a message", "type")?;
+        let kind = kind.as_str();
         let ts =
             m.ts.as_deref()
                 .map(decode_ts)
@@ -412,10 +518,7 @@ impl TryFrom<WireMessage> for ServerMessage {
             "Transition" => ServerMessage::Transition {
                 start_version: need(m.start_version, kind, "startVersion")?,
                 end_version: need(m.end_version, kind, "endVersion")?,
-                modifications: need(m.modifications, kind, "modifications")?
-                    .into_iter()
-                    .map(WireModification::into_modification)
-                    .collect::<Result<_, _>>()?,
+                modifications: need(m.modifications, kind, "modifications")?,
             },
             "TransitionChunk" => ServerMessage::TransitionChunk {
                 chunk: need(m.chunk, kind, "chunk")?,
@@ -424,13 +527,13 @@ impl TryFrom<WireMessage> for ServerMessage {
                 transition_id: need(m.transition_id, kind, "transitionId")?,
             },
             "MutationResponse" => ServerMessage::MutationResponse {
-                request_id: need(m.request_id, kind, "requestId")?,
+                request_id: RequestId::new(need(m.request_id, kind, "requestId")?),
                 result: outcome(kind, m.success, m.result, m.error_data)?,
                 ts,
                 log_lines: m.log_lines.unwrap_or_default(),
             },
             "ActionResponse" => ServerMessage::ActionResponse {
-                request_id: need(m.request_id, kind, "requestId")?,
+                request_id: RequestId::new(need(m.request_id, kind, "requestId")?),
                 result: outcome(kind, m.success, m.result, m.error_data)?,
                 log_lines: m.log_lines.unwrap_or_default(),
             },
@@ -446,15 +549,12 @@ impl TryFrom<WireMessage> for ServerMessage {
     }
 }
 
-impl<'de> Deserialize<'de> for ServerMessage {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        ServerMessage::try_from(WireMessage::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
 impl ServerMessage {
-    /// Parses a message's JSON text.
+    /// Parses a message's JSON text. Query results and function results stay JSON text
+    /// ([`RawValue`]), checked here (syntax and Convex's rules) and decoded when read.
     pub fn parse(text: &str) -> Result<ServerMessage, MalformedMessage> {
-        serde_json::from_str(text).map_err(|e| MalformedMessage(e.to_string()))
+        let fields =
+            read_fields(&mut Reader::new(text)).map_err(|e| MalformedMessage(e.to_string()))?;
+        ServerMessage::try_from(fields)
     }
 }

@@ -17,11 +17,10 @@ use super::{
     ids::QueryId,
     protocol::{ErrorPayload, MalformedMessage, StateModification, StateVersion},
 };
-use crate::value::Value;
-use std::sync::Arc;
+use crate::value::RawValue;
 
-/// A query's result: its value (decoded once and shared) or its error.
-pub type QueryResult = Result<Arc<Value>, ConvexError>;
+/// A query's result: its value (JSON text, decoded when read, shared) or its error.
+pub type QueryResult = Result<RawValue, ConvexError>;
 
 /// One result and whose it is.
 pub(crate) struct RemoteResult {
@@ -59,7 +58,7 @@ fn payload_error(e: ErrorPayload) -> ConvexError {
 
 fn same(a: &QueryResult, b: &QueryResult) -> bool {
     match (a, b) {
-        (Ok(a), Ok(b)) => Arc::ptr_eq(a, b) || a == b,
+        (Ok(a), Ok(b)) => a == b,
         (Err(a), Err(b)) => a == b,
         _ => false,
     }
@@ -228,7 +227,7 @@ mod tests {
     fn updated(q: u32, n: i64) -> StateModification {
         StateModification::QueryUpdated {
             query_id: QueryId::new(q),
-            value: Arc::new(Value::Int64(n)),
+            value: RawValue::from_value(crate::value::Value::Int64(n)).unwrap(),
             log_lines: vec![],
             journal: None,
         }

@@ -16,13 +16,13 @@
 //!   already sent on the open socket runs as its identity: the server handles messages in
 //!   order, so it runs before the new `Authenticate`.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use super::{
     auth::Principal, engine::FunctionKind, error::ConvexError, idmap::IdMap, ids::RequestId,
     local_state::raw, optimistic::OptimisticUpdate, protocol::ClientMessage,
 };
-use crate::value::Value;
+use crate::value::RawValue;
 
 /// Where a request stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +32,7 @@ pub(crate) enum RequestStatus {
     /// Sent on the socket of this generation; no answer yet.
     Requested { generation: u64 },
     /// A mutation that succeeded at `ts`; it completes once a Transition reaches `ts`.
-    Committed { ts: u64, value: Arc<Value> },
+    Committed { ts: u64, value: RawValue },
 }
 
 pub(crate) struct Request {
@@ -50,7 +50,7 @@ pub(crate) struct Request {
 pub(crate) struct Completion {
     pub(crate) request: RequestId,
     pub(crate) kind: FunctionKind,
-    pub(crate) result: Result<Arc<Value>, ConvexError>,
+    pub(crate) result: Result<RawValue, ConvexError>,
     /// It had an optimistic update (the visible results must be recomputed).
     pub(crate) had_update: bool,
 }
@@ -239,7 +239,7 @@ impl RequestManager {
     pub(crate) fn mutation_response(
         &mut self,
         request: RequestId,
-        result: Result<Arc<Value>, ConvexError>,
+        result: Result<RawValue, ConvexError>,
         ts: Option<u64>,
         visible_ts: Option<u64>,
     ) -> Option<Completion> {
@@ -280,7 +280,7 @@ impl RequestManager {
     pub(crate) fn action_response(
         &mut self,
         request: RequestId,
-        result: Result<Arc<Value>, ConvexError>,
+        result: Result<RawValue, ConvexError>,
     ) -> Option<(Completion, String)> {
         if self.requests.get(&request)?.kind != FunctionKind::Action {
             return None;
@@ -369,7 +369,12 @@ mod tests {
         assert_eq!(lost.len(), 1);
         assert_eq!((lost[0].request, &lost[0].result), (action, &Err(ConvexError::ConnectionLost)));
         assert!(m
-            .mutation_response(mutation, Ok(Arc::new(Value::Null)), Some(10), Some(9))
+            .mutation_response(
+                mutation,
+                Ok(RawValue::from_value(crate::value::Value::Null).unwrap()),
+                Some(10),
+                Some(9)
+            )
             .is_none());
         assert!(m.completed_at(9).is_empty());
         assert_eq!(m.completed_at(10).len(), 1);

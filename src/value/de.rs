@@ -45,7 +45,7 @@ pub fn from_value_ref<T: DeserializeOwned>(value: &Value) -> Result<T, ValueErro
     T::deserialize(value)
 }
 
-fn mismatch(expected: &str, found: &Value) -> ValueError {
+pub(super) fn mismatch(expected: &str, found: &Value) -> ValueError {
     ValueError::TypeMismatch { expected: expected.to_owned(), found: found.type_name() }
 }
 
@@ -56,7 +56,7 @@ const TWO_POW_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// The integer a number value holds exactly, for the integer deserializers.
-fn integer(value: &Value, target: &str) -> Result<i128, ValueError> {
+pub(super) fn integer(value: &Value, target: &str) -> Result<i128, ValueError> {
     match *value {
         Value::Int64(n) => Ok(n.into()),
         Value::Float64(f) if f.is_finite() && f.fract() == 0.0 => {
@@ -73,7 +73,7 @@ fn integer(value: &Value, target: &str) -> Result<i128, ValueError> {
 }
 
 /// A float64 that JavaScript would treat as a safe integer (not `-0.0`).
-fn safe_integer(f: f64) -> Option<i64> {
+pub(super) fn safe_integer(f: f64) -> Option<i64> {
     let whole = f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER;
     // `-0.0` would lose its sign as an integer.
     (whole && !(f == 0.0 && f.is_sign_negative())).then_some(f as i64)

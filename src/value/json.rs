@@ -593,7 +593,7 @@ mod tests {
 
 /// Property tests, against the official `convex` crate (native only).
 #[cfg(all(test, not(target_arch = "wasm32")))]
-mod proptests {
+pub(super) mod proptests {
     use std::cmp::Ordering;
 
     use proptest::prelude::*;
@@ -605,7 +605,7 @@ mod proptests {
     /// complaint (and reads single non-special ones back as objects), while Convex's JavaScript
     /// client and this crate reject them both ways, so the comparison leaves them out; the
     /// rejection has its own unit tests.
-    fn key() -> impl Strategy<Value = String> {
+    pub(crate) fn key() -> impl Strategy<Value = String> {
         prop_oneof![
             "[a-zA-Z_][a-zA-Z0-9_]{0,8}",
             any::<String>().prop_filter("`$` keys are reserved", |k| !k.starts_with('$')),
@@ -630,7 +630,7 @@ mod proptests {
         ]
     }
 
-    fn value() -> impl Strategy<Value = Value> {
+    pub(crate) fn value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<i64>().prop_map(Value::Int64),

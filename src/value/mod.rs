@@ -59,12 +59,15 @@ mod de;
 mod error;
 mod id;
 mod json;
+mod raw;
 mod ser;
 
 pub use bytes::Bytes;
 pub use de::{from_value, from_value_ref};
 pub use error::ValueError;
 pub use id::Id;
+pub use raw::RawValue;
+pub(crate) use raw::Reader;
 pub use ser::to_value;
 
 /// A Convex value: what functions take as arguments and return, and what documents hold.

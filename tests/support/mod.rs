@@ -125,7 +125,7 @@ pub fn record(
     let sink = log.clone();
     let subscription = client
         .subscribe(path, &serde_json::json!({}), move |r| {
-            sink.push(r.and_then(Result::ok).map(|v| (*v).clone()))
+            sink.push(r.and_then(Result::ok).and_then(|v| v.value().ok()).map(|v| (*v).clone()))
         })
         .expect("subscribe");
     (log, subscription)

@@ -443,7 +443,8 @@ impl Sim {
         let current = self.user_of(self.engine.principal());
         for (_, query) in &self.subs {
             if let Some(Ok(value)) = self.engine.query_result(*query) {
-                let json = value.to_json().map_err(|e| e.to_string())?;
+                let json: serde_json::Value =
+                    serde_json::from_str(value.json()).map_err(|e| e.to_string())?;
                 if let Some(who) = json.get("as") {
                     if *who != json!(current) {
                         return Err(format!(
@@ -562,7 +563,7 @@ impl Sim {
             let expected = evaluate(&self.server.posts, path, user.as_deref());
             let expected_value = Value::from_json(&expected).map_err(|e| e.to_string())?;
             match self.engine.query_result(*query) {
-                Some(Ok(v)) if *v == expected_value => {}
+                Some(Ok(v)) if v.value().ok().as_deref() == Some(&expected_value) => {}
                 other => return Err(format!("{path} shows {other:?}, the server has {expected}")),
             }
         }
