@@ -93,6 +93,9 @@ page_ours() {
   printf '<!doctype html><meta charset="utf-8"><title>%s</title><script type="module" src="ours_bench.js"></script>\n' "$name" >"$DIST/$name/index.html"
 }
 page_ours ours "$SPEED_PROFILE" "$SPEED_OPT"
+# The same build with every callback decoding its item (what a component reading it pays).
+cp -r "$DIST/ours" "$DIST/ours-typed"
+printf '<!doctype html><meta charset="utf-8"><title>ours-typed</title><script type="module" src="ours_bench.js?typed"></script>\n' >"$DIST/ours-typed/index.html"
 [ "$OZ" = 1 ] && page_ours ours-oz bench-size -Oz
 if [ "$PROFILE" = 1 ]; then
   # The speed build without wasm-opt, which would strip the function names the profile shows.
@@ -144,8 +147,8 @@ wasm_opt_desc=$([ -n "$SIZE_OPT" ] && echo "$SIZE_OPT, $("$WASM_OPT" --version |
 } >"$DIST/sizes.json"
 
 # ----- run -----
-variants=ours
-[ "$OZ" = 1 ] && variants=ours,ours-oz
+variants=ours,ours-typed
+[ "$OZ" = 1 ] && variants=ours,ours-typed,ours-oz
 log "headless Chromium: $("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null || echo '?')"
 runner_args=(--dist "$DIST" --variants "$variants")
 [ "$SMOKE" = 1 ] && runner_args+=(--smoke)

@@ -32,6 +32,9 @@ thread_local! {
     static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The largest buffer kept between frames.
+const KEEP: usize = 64 << 10;
+
 /// Encodes `text` into the spare capacity of `buffer` from `at`; returns (units read, bytes
 /// written).
 fn encode(buffer: &mut Vec<u8>, at: usize, text: &JsString) -> (usize, usize) {
@@ -66,8 +69,9 @@ pub(crate) fn with_frame_text<T>(data: &JsValue, f: impl FnOnce(Option<&str>) ->
     }
     // encodeInto writes UTF-8; checking it costs little next to the parse.
     let out = f(std::str::from_utf8(&buffer).ok());
-    // Keep the buffer for the next frame unless it is unusually large.
-    if buffer.capacity() <= 16 << 20 {
+    // Keep the buffer for the next frame unless it is large: a megabyte held between frames
+    // would cost more memory than allocating it again costs time.
+    if buffer.capacity() <= KEEP {
         BUFFER.with(|b| *b.borrow_mut() = buffer);
     }
     out

@@ -12,10 +12,13 @@ import { transitionText } from "./workload.js";
 
 await init();
 
+// `?typed`: every callback decodes its value into the item's struct, as a component would.
+const typed = new URL(import.meta.url).searchParams.has("typed");
+
 const adapter = {
   name: "yew-convex",
   setup: () => h.client_setup("http://127.0.0.1:3210"),
-  subscribe: (first, n) => h.client_subscribe(first, n),
+  subscribe: (first, n) => (typed ? h.client_subscribe_typed(first, n) : h.client_subscribe(first, n)),
   callbacks: () => h.callbacks(),
   rustHeapBytes: () => h.rust_heap_bytes(),
   rustHeapBlocks: () => h.rust_heap_blocks(),
@@ -42,13 +45,11 @@ async function routes({ n, updates, perRound, rounds, warmup }) {
   let rev = 1;
   const t = {
     text: [],
-    jsParse: [],
     encodeInto: [],
     copyOnly: [],
     copyEncodeInto: [],
     parseText: [],
-    parseRaw: [],
-    parseJs: [],
+    parseEncodeInto: [],
     jsonParse: [],
   };
   const time = (key, texts, f, check) => {
@@ -63,7 +64,7 @@ async function routes({ n, updates, perRound, rounds, warmup }) {
   };
   for (let r = 0; r < warmup + rounds; r++) {
     const sample = {};
-    const order = ["text", "jsParse", "encodeInto"];
+    const order = ["text", "encodeInto"];
     for (let j = 0; j < order.length; j++) {
       const route = order[(j + r) % order.length];
       const run = chainedTransitions(version, perRound, rev, pick);
@@ -71,7 +72,6 @@ async function routes({ n, updates, perRound, rounds, warmup }) {
       rev += perRound;
       const apply = {
         text: (s) => h.engine_text(s),
-        jsParse: (s) => h.engine_js(JSON.parse(s)),
         encodeInto: (s) => h.engine_text_encode_into(s),
       }[route];
       sample[route] = time(route, run.texts, apply, true);
@@ -79,8 +79,7 @@ async function routes({ n, updates, perRound, rounds, warmup }) {
         sample.copyOnly = time("copyOnly", run.texts, (s) => h.text_len(s));
         sample.copyEncodeInto = time("copyEncodeInto", run.texts, (s) => h.text_len_encode_into(s));
         sample.parseText = time("parseText", run.texts, (s) => h.parse_text_only(s));
-        sample.parseRaw = time("parseRaw", run.texts, (s) => h.parse_raw_only(s));
-        sample.parseJs = time("parseJs", run.texts, (s) => h.parse_js_only(JSON.parse(s)));
+        sample.parseEncodeInto = time("parseEncodeInto", run.texts, (s) => h.parse_encode_into_only(s));
         sample.jsonParse = time("jsonParse", run.texts, (s) => JSON.parse(s));
       }
     }

@@ -135,6 +135,44 @@ pub fn client_subscribe(first: u32, n: u32) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// One workload item, as a component would declare it.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Item {
+    _id: String,
+    #[serde(rename = "_creationTime")]
+    creation_time: f64,
+    i: f64,
+    rev: f64,
+    title: String,
+    author: String,
+    tags: Vec<String>,
+    score: f64,
+    done: bool,
+    body: String,
+}
+
+/// Like `client_subscribe`, but each callback reads its value as an `Item` (decoded from the
+/// text once per result and shared, as `use_query` does): what a component showing it pays.
+#[wasm_bindgen]
+pub fn client_subscribe_typed(first: u32, n: u32) -> Result<(), JsValue> {
+    let client = CLIENT.with(|c| c.borrow().clone()).ok_or("client_setup first")?;
+    let mut subs = Vec::with_capacity(n as usize);
+    for i in first..first + n {
+        let sub = client
+            .subscribe("bench:item", &ItemArgs { i: f64::from(i) }, |result| {
+                if let Some(Ok(value)) = result {
+                    black_box(value.decode::<Item>().is_ok());
+                }
+                CALLBACKS.set(CALLBACKS.get() + 1);
+            })
+            .map_err(js_error)?;
+        subs.push(sub);
+    }
+    SUBSCRIPTIONS.with(|s| s.borrow_mut().extend(subs));
+    Ok(())
+}
+
 /// Drops every subscription and the client.
 #[wasm_bindgen]
 pub fn client_teardown() {
@@ -230,27 +268,11 @@ pub fn engine_text(text: &str) -> Result<u32, JsValue> {
     })
 }
 
-/// The `JSON.parse` route: the page parses the text, serde-wasm-bindgen reads the JS object
-/// into a `ServerMessage`, `handle_message` applies it.
-#[wasm_bindgen]
-pub fn engine_js(message: JsValue) -> Result<u32, JsValue> {
-    let message: ServerMessage = serde_wasm_bindgen::from_value(message)?;
-    with_engine(|b| {
-        b.engine.handle_message(b.socket, message, Duration::ZERO);
-        b.drain()
-    })
-}
-
-/// Parsing alone, serde_json route (the message is built and dropped).
+/// Parsing alone (the message is built and dropped): the reader checks every value and copies
+/// its text out; nothing is decoded.
 #[wasm_bindgen]
 pub fn parse_text_only(text: &str) -> bool {
     black_box(ServerMessage::parse(text)).is_ok()
-}
-
-/// Parsing alone, serde-wasm-bindgen route (after the page's `JSON.parse`).
-#[wasm_bindgen]
-pub fn parse_js_only(message: JsValue) -> bool {
-    black_box(serde_wasm_bindgen::from_value::<ServerMessage>(message)).is_ok()
 }
 
 /// The cost of getting the text into wasm memory alone (what every `&str` export pays).
@@ -322,46 +344,10 @@ pub fn engine_text_encode_into(text: JsValue) -> Result<u32, JsValue> {
     })
 }
 
-// ----- prototype: values kept as raw JSON text (a lower bound for a lazy-decoding engine) -----
-
-/// A Transition whose values stay raw JSON (copied out of the message, not decoded).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct RawTransition<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: &'a str,
-    start_version: RawVersion,
-    end_version: RawVersion,
-    modifications: Vec<RawModification<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct RawVersion {
-    query_set: u32,
-    identity: u32,
-    ts: String,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct RawModification<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: &'a str,
-    query_id: u32,
-    value: Option<Box<serde_json::value::RawValue>>,
-    #[serde(default)]
-    log_lines: Vec<String>,
-    journal: Option<String>,
-}
-
-/// Parsing alone when values stay raw JSON text (each one validated and copied, not decoded).
+/// Parsing alone, with the text brought in by `encodeInto` (the client's route).
 #[wasm_bindgen]
-pub fn parse_raw_only(text: &str) -> bool {
-    black_box(serde_json::from_str::<RawTransition<'_>>(text)).is_ok()
+pub fn parse_encode_into_only(text: JsValue) -> bool {
+    with_text(&text, |s| black_box(ServerMessage::parse(s)).is_ok()).unwrap_or(false)
 }
 
 /// Drops the engine.

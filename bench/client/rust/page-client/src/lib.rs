@@ -2,7 +2,7 @@
 //! struct, as an app would) and one mutation.
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
-use yew_convex::{client::ConvexClient, value::from_value_ref};
+use yew_convex::client::ConvexClient;
 
 #[derive(Serialize)]
 struct ItemArgs {
@@ -29,7 +29,7 @@ pub fn start() {
     };
     let subscription = client.subscribe("bench:item", &ItemArgs { i: 1.0 }, |result| {
         let Some(result) = result else { return };
-        match result.map(|v| from_value_ref::<Item>(&v)) {
+        match result.map(|v| v.deserialize::<Item>()) {
             Ok(Ok(item)) => show(&item.title),
             Ok(Err(e)) => show(&e.to_string()),
             Err(e) => show(&e.to_string()),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
-use yew_convex::{client::ConvexClient, value::from_value_ref};
+use yew_convex::client::ConvexClient;
 use yew_router::prelude::*;
 
 #[derive(Clone, Routable, PartialEq)]
@@ -37,7 +37,7 @@ fn home() -> Html {
                 client
                     .subscribe("bench:item", &ItemArgs { i: 1.0 }, move |result| {
                         let text = match result {
-                            Some(Ok(v)) => match from_value_ref::<Item>(&v) {
+                            Some(Ok(v)) => match v.deserialize::<Item>() {
                                 Ok(item) => item.title,
                                 Err(e) => e.to_string(),
                             },
