@@ -118,21 +118,7 @@ pub fn client_setup(url: &str) -> Result<(), JsValue> {
 /// Subscribes to `bench:item {i}` for `i` in `first..first + n`; each callback counts itself.
 #[wasm_bindgen]
 pub fn client_subscribe(first: u32, n: u32) -> Result<(), JsValue> {
-    let client = CLIENT.with(|c| c.borrow().clone()).ok_or("client_setup first")?;
-    let mut subs = Vec::with_capacity(n as usize);
-    for i in first..first + n {
-        let sub = client
-            .subscribe("bench:item", &ItemArgs { i: f64::from(i) }, |result| {
-                if let Some(Ok(value)) = result {
-                    black_box(&value);
-                }
-                CALLBACKS.set(CALLBACKS.get() + 1);
-            })
-            .map_err(js_error)?;
-        subs.push(sub);
-    }
-    SUBSCRIPTIONS.with(|s| s.borrow_mut().extend(subs));
-    Ok(())
+    subscribe_items(first, n, false)
 }
 
 /// One workload item, as a component would declare it.
@@ -156,13 +142,21 @@ struct Item {
 /// text once per result and shared, as `use_query` does): what a component showing it pays.
 #[wasm_bindgen]
 pub fn client_subscribe_typed(first: u32, n: u32) -> Result<(), JsValue> {
+    subscribe_items(first, n, true)
+}
+
+fn subscribe_items(first: u32, n: u32, typed: bool) -> Result<(), JsValue> {
     let client = CLIENT.with(|c| c.borrow().clone()).ok_or("client_setup first")?;
     let mut subs = Vec::with_capacity(n as usize);
     for i in first..first + n {
         let sub = client
-            .subscribe("bench:item", &ItemArgs { i: f64::from(i) }, |result| {
+            .subscribe("bench:item", &ItemArgs { i: f64::from(i) }, move |result| {
                 if let Some(Ok(value)) = result {
-                    black_box(value.decode::<Item>().is_ok());
+                    if typed {
+                        black_box(value.decode::<Item>().is_ok());
+                    } else {
+                        black_box(&value);
+                    }
                 }
                 CALLBACKS.set(CALLBACKS.get() + 1);
             })
