@@ -35,7 +35,8 @@
 //! engine.handle_text(socket, r#"{"type":"Transition","startVersion":{"querySet":0,"identity":0,"ts":"AAAAAAAAAAA="},
 //!     "endVersion":{"querySet":1,"identity":0,"ts":"AQAAAAAAAAA="},
 //!     "modifications":[{"type":"QueryUpdated","queryId":0,"value":[],"logLines":[],"journal":null}]}"#, now);
-//! assert_eq!(engine.query_result(query).unwrap().unwrap().as_array().map(<[Value]>::len), Some(0));
+//! // Results stay their wire JSON until read (`decode::<T>()`, `value()`).
+//! assert_eq!(engine.query_result(query).unwrap().unwrap().json(), "[]");
 //! ```
 
 mod auth;
