@@ -845,7 +845,7 @@ fn special_value(kind: &'static str, payload: &str) -> Result<Value, ValueError>
     json::decode_special(kind, &Value::String(payload.to_owned()))
 }
 
-/// A value's mismatch when `tok` is a container: skip its content so errors are the only exit.
+/// A field or variant name as a deserializer.
 fn key_de<'de>(key: Cow<'de, str>) -> KeyDe<'de> {
     KeyDe(key)
 }
