@@ -31,7 +31,8 @@ struct Post {
 
 fn titles(result: &Option<yew_convex::sync::QueryResult>) -> Vec<String> {
     match result {
-        Some(Ok(value)) => value.deserialize::<Vec<Post>>()
+        Some(Ok(value)) => value
+            .deserialize::<Vec<Post>>()
             .map(|posts| posts.into_iter().map(|p| p.title).collect())
             .unwrap_or_default(),
         _ => vec![],

@@ -192,6 +192,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = router(engine.clone())?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // Without TCP_NODELAY a MutationResponse followed by its Transition waits out the peer's
+    // delayed ACK (Nagle): ~40 ms on every mutation over the sync socket.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx.await;
     });
