@@ -149,7 +149,9 @@ impl ConvexHttpClient {
         let response = request.body(body).map_err(network)?.send().await.map_err(network)?;
         let status = response.status();
         let text = response.text().await.map_err(network)?;
-        let reply: Reply = serde_json::from_str(&text).map_err(|_| ConvexError::Http {
+        let reply =
+            crate::value::RawValue::from_json(&text).and_then(|raw| raw.deserialize::<Reply>());
+        let reply = reply.map_err(|_| ConvexError::Http {
             code: format!("HTTP {status}"),
             message: text.chars().take(500).collect(),
         })?;

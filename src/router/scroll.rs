@@ -58,7 +58,8 @@ impl ScrollStore {
 
     /// A store from [`ScrollStore::to_json`]'s output (anything else: empty).
     pub fn from_json(json: &str) -> Self {
-        Self { entries: serde_json::from_str(json).unwrap_or_default() }
+        let entries = crate::value::RawValue::from_json(json).and_then(|raw| raw.deserialize());
+        Self { entries: entries.unwrap_or_default() }
     }
 }
 

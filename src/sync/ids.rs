@@ -17,6 +17,11 @@ macro_rules! wire_id {
             pub(crate) const fn new(index: u32) -> Self {
                 Self(index)
             }
+
+            /// The number on the wire.
+            pub(crate) const fn index(self) -> u32 {
+                self.0
+            }
         }
 
         impl DenseId for $name {}

@@ -4,8 +4,6 @@
 
 use std::{cell::OnceCell, collections::HashMap};
 
-use serde_json::value::RawValue;
-
 use super::{
     canonical_path,
     error::ConvexError,
@@ -13,7 +11,7 @@ use super::{
     ids::{QueryId, SubscriptionId},
     protocol::{ClientMessage, QuerySetModification},
 };
-use crate::value::{encode_args, Value};
+use crate::value::{encode_args, RawValue, Value};
 
 /// One subscribed query (shared by every subscription with the same function and args).
 pub(crate) struct LocalQuery {
@@ -33,17 +31,12 @@ pub(crate) struct LocalQuery {
 impl LocalQuery {
     pub(crate) fn args(&self) -> &Value {
         self.args.get_or_init(|| {
-            serde_json::from_str::<(Value,)>(&self.args_json)
+            RawValue::from_json(&self.args_json)
+                .and_then(|raw| raw.deserialize::<(Value,)>())
                 .map(|(v,)| v)
                 .unwrap_or_else(|_| Value::Object(Default::default()))
         })
     }
-}
-
-/// `json` always comes from `encode_args`, which produces valid JSON.
-pub(crate) fn raw(json: &str) -> Box<RawValue> {
-    RawValue::from_string(json.to_string())
-        .unwrap_or_else(|_| RawValue::from_string("[{}]".into()).expect("literal JSON"))
 }
 
 /// The subscribed queries and the changes the server has not been told yet.
@@ -86,7 +79,7 @@ impl LocalQuerySet {
                 self.pending.push(QuerySetModification::Add {
                     query_id: id,
                     udf_path: path.clone(),
-                    args: raw(&args_json),
+                    args: args_json.clone(),
                     journal: None,
                 });
                 self.queries.insert(
@@ -172,7 +165,7 @@ impl LocalQuerySet {
             .map(|(id, q)| QuerySetModification::Add {
                 query_id: *id,
                 udf_path: q.path.clone(),
-                args: raw(&q.args_json),
+                args: q.args_json.clone(),
                 journal: q.journal.clone(),
             })
             .collect();

@@ -54,24 +54,21 @@ impl<'de> Deserialize<'de> for StateVersion {
 }
 
 /// One change to the query set.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type")]
+#[derive(Debug, Clone)]
 pub enum QuerySetModification {
     /// Subscribe to a query.
-    #[serde(rename_all = "camelCase")]
     Add {
         /// The new query's id.
         query_id: QueryId,
         /// `module:function`.
         udf_path: String,
-        /// The JSON text of the one-element args array.
-        args: Box<serde_json::value::RawValue>,
+        /// The JSON text of the one-element args array, as [`encode_args`](crate::value::encode_args)
+        /// writes it (sent as is).
+        args: String,
         /// Pagination journal, if any.
-        #[serde(skip_serializing_if = "Option::is_none")]
         journal: Option<String>,
     },
     /// Unsubscribe.
-    #[serde(rename_all = "camelCase")]
     Remove {
         /// The query to drop.
         query_id: QueryId,
@@ -87,12 +84,10 @@ pub enum AuthToken {
     None,
 }
 
-/// A message from the client.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type")]
+/// A message from the client ([`ClientMessage::to_text`] writes its wire JSON).
+#[derive(Debug, Clone)]
 pub enum ClientMessage {
     /// The first message on every socket.
-    #[serde(rename_all = "camelCase")]
     Connect {
         /// Stable for the client's whole life (mutation dedup relies on it).
         session_id: String,
@@ -101,14 +96,11 @@ pub enum ClientMessage {
         /// Why the previous socket closed ("InitialConnect" for the first).
         last_close_reason: Option<String>,
         /// The newest timestamp this client has seen, encoded.
-        #[serde(skip_serializing_if = "Option::is_none")]
         max_observed_timestamp: Option<String>,
         /// The client's wall clock, milliseconds.
-        #[serde(skip_serializing_if = "Option::is_none")]
         client_ts: Option<u64>,
     },
     /// Changes to the query set.
-    #[serde(rename_all = "camelCase")]
     ModifyQuerySet {
         /// The version the changes apply to.
         base_version: u32,
@@ -118,27 +110,24 @@ pub enum ClientMessage {
         modifications: Vec<QuerySetModification>,
     },
     /// Run a mutation.
-    #[serde(rename_all = "camelCase")]
     Mutation {
         /// Never reused within the session.
         request_id: RequestId,
         /// `module:function`.
         udf_path: String,
-        /// The JSON text of the one-element args array.
-        args: Box<serde_json::value::RawValue>,
+        /// The JSON text of the one-element args array (sent as is).
+        args: String,
     },
     /// Run an action.
-    #[serde(rename_all = "camelCase")]
     Action {
         /// Never reused within the session.
         request_id: RequestId,
         /// `module:function`.
         udf_path: String,
-        /// The JSON text of the one-element args array.
-        args: Box<serde_json::value::RawValue>,
+        /// The JSON text of the one-element args array (sent as is).
+        args: String,
     },
-    /// Set or clear the identity (serialised by hand in [`ClientMessage::to_text`]).
-    #[serde(skip_serializing)]
+    /// Set or clear the identity.
     Authenticate {
         /// The identity version the change applies to.
         base_version: u32,
@@ -150,33 +139,144 @@ pub enum ClientMessage {
 impl ClientMessage {
     /// The message's JSON text.
     pub fn to_text(&self) -> String {
-        // Every map key is a string and every value serialisable: this cannot fail, but a
-        // failure must still not panic the client.
+        let mut w = Writer(String::with_capacity(128));
         match self {
-            ClientMessage::Authenticate { base_version, token } => {
-                #[derive(Serialize)]
-                #[serde(rename_all = "camelCase")]
-                struct Wire<'a> {
-                    r#type: &'static str,
-                    base_version: u32,
-                    token_type: &'static str,
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    value: Option<&'a str>,
+            ClientMessage::Connect {
+                session_id,
+                connection_count,
+                last_close_reason,
+                max_observed_timestamp,
+                client_ts,
+            } => {
+                w.open("Connect");
+                w.key("sessionId").string(session_id);
+                w.key("connectionCount").number(u64::from(*connection_count));
+                w.key("lastCloseReason").nullable_string(last_close_reason.as_deref());
+                if let Some(ts) = max_observed_timestamp {
+                    w.key("maxObservedTimestamp").string(ts);
                 }
-                let (token_type, value) = match token {
-                    AuthToken::User(t) => ("User", Some(t.as_str())),
-                    AuthToken::None => ("None", None),
-                };
-                serde_json::to_string(&Wire {
-                    r#type: "Authenticate",
-                    base_version: *base_version,
-                    token_type,
-                    value,
-                })
+                if let Some(ts) = client_ts {
+                    w.key("clientTs").number(*ts);
+                }
             }
-            other => serde_json::to_string(other),
+            ClientMessage::ModifyQuerySet { base_version, new_version, modifications } => {
+                w.open("ModifyQuerySet");
+                w.key("baseVersion").number(u64::from(*base_version));
+                w.key("newVersion").number(u64::from(*new_version));
+                w.key("modifications").0.push('[');
+                for (i, m) in modifications.iter().enumerate() {
+                    if i > 0 {
+                        w.0.push(',');
+                    }
+                    match m {
+                        QuerySetModification::Add { query_id, udf_path, args, journal } => {
+                            w.open("Add");
+                            w.key("queryId").number(u64::from(query_id.index()));
+                            w.key("udfPath").string(udf_path);
+                            w.key("args").0.push_str(args);
+                            if let Some(journal) = journal {
+                                w.key("journal").string(journal);
+                            }
+                        }
+                        QuerySetModification::Remove { query_id } => {
+                            w.open("Remove");
+                            w.key("queryId").number(u64::from(query_id.index()));
+                        }
+                    }
+                    w.0.push('}');
+                }
+                w.0.push(']');
+            }
+            ClientMessage::Mutation { request_id, udf_path, args }
+            | ClientMessage::Action { request_id, udf_path, args } => {
+                w.open(if matches!(self, ClientMessage::Mutation { .. }) {
+                    "Mutation"
+                } else {
+                    "Action"
+                });
+                w.key("requestId").number(u64::from(request_id.index()));
+                w.key("udfPath").string(udf_path);
+                w.key("args").0.push_str(args);
+            }
+            ClientMessage::Authenticate { base_version, token } => {
+                w.open("Authenticate");
+                w.key("baseVersion").number(u64::from(*base_version));
+                match token {
+                    AuthToken::User(t) => {
+                        w.key("tokenType").string("User");
+                        w.key("value").string(t);
+                    }
+                    AuthToken::None => {
+                        w.key("tokenType").string("None");
+                    }
+                }
+            }
         }
-        .unwrap_or_default()
+        w.0.push('}');
+        w.0
+    }
+}
+
+/// Writes a client message's JSON (flat objects of strings and integers; the args text as is).
+struct Writer(String);
+
+impl Writer {
+    /// `{"type":"<kind>"`: the object stays open for [`Writer::key`]s.
+    fn open(&mut self, kind: &str) {
+        self.0.push_str("{\"type\":");
+        self.string(kind);
+    }
+
+    fn key(&mut self, key: &str) -> &mut Self {
+        self.0.push(',');
+        self.string(key);
+        self.0.push(':');
+        self
+    }
+
+    fn number(&mut self, n: u64) {
+        use std::fmt::Write as _;
+        let _ = write!(self.0, "{n}");
+    }
+
+    fn nullable_string(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.string(s),
+            None => self.0.push_str("null"),
+        }
+    }
+
+    /// A JSON string: `"` and `\\` escaped, control characters as `\\u00XX` (or their short
+    /// forms), everything else as is.
+    fn string(&mut self, s: &str) {
+        let out = &mut self.0;
+        out.push('"');
+        let mut from = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let short = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0c => "\\f",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            out.push_str(&s[from..i]);
+            if short.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            } else {
+                out.push_str(short);
+            }
+            from = i + 1;
+        }
+        out.push_str(&s[from..]);
+        out.push('"');
     }
 }
 
@@ -556,5 +656,114 @@ impl ServerMessage {
         let fields =
             read_fields(&mut Reader::new(text)).map_err(|e| MalformedMessage(e.to_string()))?;
         ServerMessage::try_from(fields)
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn wire(message: &ClientMessage) -> serde_json::Value {
+        let text = message.to_text();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+
+    #[test]
+    fn client_messages_are_the_wire_shapes_with_every_string_escaped() {
+        let awkward = "quote \" backslash \\ newline \n tab \t bell \u{7} nul \u{0} é 🚀 \u{7f}";
+        let connect = ClientMessage::Connect {
+            session_id: "0f8b0b1e-6f3c-4c55-9a43-5b2f4c1f9a11".into(),
+            connection_count: 3,
+            last_close_reason: Some(awkward.into()),
+            max_observed_timestamp: Some("AAAAAAAAAAA=".into()),
+            client_ts: Some(1_700_000_000_123),
+        };
+        assert_eq!(
+            wire(&connect),
+            json!({"type": "Connect", "sessionId": "0f8b0b1e-6f3c-4c55-9a43-5b2f4c1f9a11",
+                   "connectionCount": 3, "lastCloseReason": awkward, "maxObservedTimestamp": "AAAAAAAAAAA=",
+                   "clientTs": 1_700_000_000_123_u64})
+        );
+        let reconnect = ClientMessage::Connect {
+            session_id: "0f8b0b1e-6f3c-4c55-9a43-5b2f4c1f9a11".into(),
+            connection_count: 0,
+            last_close_reason: None,
+            max_observed_timestamp: None,
+            client_ts: None,
+        };
+        assert_eq!(
+            wire(&reconnect),
+            json!({"type": "Connect", "sessionId": "0f8b0b1e-6f3c-4c55-9a43-5b2f4c1f9a11",
+                   "connectionCount": 0, "lastCloseReason": null})
+        );
+        let modify = ClientMessage::ModifyQuerySet {
+            base_version: 4,
+            new_version: 5,
+            modifications: vec![
+                QuerySetModification::Add {
+                    query_id: QueryId::new(7),
+                    udf_path: "posts:list".into(),
+                    args: r#"[{"n":{"$integer":"AQAAAAAAAAA="}}]"#.into(),
+                    journal: Some(awkward.into()),
+                },
+                QuerySetModification::Remove { query_id: QueryId::new(2) },
+            ],
+        };
+        assert_eq!(
+            wire(&modify),
+            json!({"type": "ModifyQuerySet", "baseVersion": 4, "newVersion": 5, "modifications": [
+                {"type": "Add", "queryId": 7, "udfPath": "posts:list",
+                 "args": [{"n": {"$integer": "AQAAAAAAAAA="}}], "journal": awkward},
+                {"type": "Remove", "queryId": 2}]})
+        );
+        let empty = ClientMessage::ModifyQuerySet {
+            base_version: 0,
+            new_version: 1,
+            modifications: vec![],
+        };
+        assert_eq!(
+            wire(&empty),
+            json!({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": []})
+        );
+        for (message, kind) in [
+            (
+                ClientMessage::Mutation {
+                    request_id: RequestId::new(9),
+                    udf_path: "a:b".into(),
+                    args: "[{}]".into(),
+                },
+                "Mutation",
+            ),
+            (
+                ClientMessage::Action {
+                    request_id: RequestId::new(9),
+                    udf_path: "a:b".into(),
+                    args: "[{}]".into(),
+                },
+                "Action",
+            ),
+        ] {
+            assert_eq!(
+                wire(&message),
+                json!({"type": kind, "requestId": 9, "udfPath": "a:b", "args": [{}]})
+            );
+        }
+        let auth =
+            ClientMessage::Authenticate { base_version: 1, token: AuthToken::User("h.p.s".into()) };
+        assert_eq!(
+            wire(&auth),
+            json!({"type": "Authenticate", "baseVersion": 1, "tokenType": "User", "value": "h.p.s"})
+        );
+        let none = ClientMessage::Authenticate { base_version: 2, token: AuthToken::None };
+        assert_eq!(
+            wire(&none),
+            json!({"type": "Authenticate", "baseVersion": 2, "tokenType": "None"})
+        );
+        // The official types accept every one of them.
+        for message in [connect, reconnect, modify, empty, auth, none] {
+            convex_sync_types::ClientMessage::try_from(wire(&message))
+                .unwrap_or_else(|e| panic!("convex_sync_types rejects {}: {e}", message.to_text()));
+        }
     }
 }

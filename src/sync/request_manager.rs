@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use super::{
     auth::Principal, engine::FunctionKind, error::ConvexError, idmap::IdMap, ids::RequestId,
-    local_state::raw, optimistic::OptimisticUpdate, protocol::ClientMessage,
+    optimistic::OptimisticUpdate, protocol::ClientMessage,
 };
 use crate::value::RawValue;
 
@@ -135,7 +135,7 @@ impl RequestManager {
                 continue;
             }
             r.status = RequestStatus::Requested { generation };
-            let (udf_path, args) = (r.path.clone(), raw(&r.args_json));
+            let (udf_path, args) = (r.path.clone(), r.args_json.clone());
             out.push(match r.kind {
                 FunctionKind::Action => ClientMessage::Action { request_id: id, udf_path, args },
                 _ => ClientMessage::Mutation { request_id: id, udf_path, args },
@@ -152,7 +152,7 @@ impl RequestManager {
                 out.push(ClientMessage::Mutation {
                     request_id: *id,
                     udf_path: r.path.clone(),
-                    args: raw(&r.args_json),
+                    args: r.args_json.clone(),
                 });
             }
         }

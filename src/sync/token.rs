@@ -10,12 +10,30 @@ const MAX_REFRESH_DELAY: Duration = Duration::from_secs(20 * 24 * 3600);
 pub fn issued_and_expiry(token: &str) -> Option<(u64, u64)> {
     let payload = token.split('.').nth(1)?;
     let bytes = crate::value::decode_base64_lenient(payload).ok()?;
-    #[derive(serde::Deserialize)]
-    struct Claims {
-        iat: f64,
-        exp: f64,
+    let text = std::str::from_utf8(&bytes).ok()?;
+    // Plain JSON (claims are not Convex values): walk the top-level object for the two numbers.
+    let mut r = crate::value::Reader::new(text);
+    r.expect(b'{', "expected an object").ok()?;
+    let (mut iat, mut exp) = (None, None);
+    if !r.empty(b'}') {
+        loop {
+            let key = r.string().ok()?;
+            r.expect(b':', "expected `:`").ok()?;
+            match &*key {
+                "iat" => iat = Some(r.number().ok()?),
+                "exp" => exp = Some(r.number().ok()?),
+                _ => r.skip().ok()?,
+            }
+            if r.next_or_end(b'}').ok()? {
+                break;
+            }
+        }
     }
-    let Claims { iat, exp } = serde_json::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
+    r.ws();
+    if r.pos != r.len() {
+        return None;
+    }
+    let (iat, exp) = (iat?, exp?);
     (iat >= 0.0 && exp >= 0.0).then_some((iat as u64, exp as u64))
 }
 
@@ -62,5 +80,25 @@ mod tests {
         }
         assert_eq!(refresh_delay("not a jwt", leeway), None);
         assert_eq!(refresh_delay("a.bm90IGpzb24.c", leeway), None);
+    }
+
+    #[test]
+    fn claims_are_read_from_any_json_object() {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+        let jwt = |claims: &str| format!("h.{}.s", URL_SAFE_NO_PAD.encode(claims));
+        // Other claims of any shape (a `$` name, nesting, escapes) are skipped; order is free.
+        let clerk = r#" { "azp": "http://x", "$custom": {"a": [1, {"b": null}]}, "exp": 1060,
+            "name": "Al \"the\" \u00e9", "iat": 1000.0, "nbf": 990 } "#;
+        assert_eq!(issued_and_expiry(&jwt(clerk)), Some((1000, 1060)));
+        for bad in [
+            r#"{"iat": 1000}"#,                       // no exp
+            r#"{"iat": "1000", "exp": 1060}"#,        // not a number
+            r#"{"iat": 1000, "exp": 1060} trailing"#, // not one object
+            r#"{"iat": 1000, "exp": 1060"#,           // cut short
+            r#"[1000, 1060]"#,                        // not an object
+            r#"{"iat": -5, "exp": 1060}"#,            // negative
+        ] {
+            assert_eq!(issued_and_expiry(&jwt(bad)), None, "{bad}");
+        }
     }
 }

@@ -114,7 +114,7 @@ function analyse(file) {
     // The bench pages' own crates (`page_yew_client`, `page_yew_clerk`, ...) are all "page", so
     // that a page compared with another shows only what differs.
     const name = (names.get(importedFunctions + k) || `func${importedFunctions + k}`).replace(
-      /\bpage_[a-z_]+(?:\[[0-9a-f]+\])?(?=::)/g,
+      /\b(?:page_[a-z_]+|demo)(?:\[[0-9a-f]+\])?(?=::)/g,
       "page",
     );
     return { name, size, crate: crateOf(name) };
