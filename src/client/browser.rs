@@ -83,8 +83,9 @@ struct State {
     timer: Option<(i32, Duration)>,
     /// The one timer callback, reused for every `setTimeout`.
     timer_callback: Option<Closure<dyn FnMut()>>,
-    listeners: HashMap<QueryId, Vec<(u64, QueryCallback)>>,
-    subscriptions: HashMap<u64, (SubscriptionId, QueryId)>,
+    /// Each query's callbacks, by the engine's subscription (most queries have one: the
+    /// vectors start at capacity 1).
+    listeners: HashMap<QueryId, Vec<(SubscriptionId, QueryCallback)>>,
     next_listener: u64,
     mutations: HashMap<RequestId, oneshot::Sender<QueryResult>>,
     actions: HashMap<RequestId, oneshot::Sender<QueryResult>>,
@@ -205,7 +206,6 @@ impl ConvexClient {
                 timer: None,
                 timer_callback: None,
                 listeners: HashMap::new(),
-                subscriptions: HashMap::new(),
                 next_listener: 0,
                 mutations: HashMap::new(),
                 actions: HashMap::new(),
@@ -276,17 +276,15 @@ impl ConvexClient {
         args: Value,
         on_update: impl Fn(Option<QueryResult>) + 'static,
     ) -> Result<QuerySubscription, ConvexError> {
-        let (listener, query) = {
+        let (sub, query) = {
             let mut st = self.state()?;
             let (sub, query) = st.engine.subscribe(path, &args)?;
-            let listener = st.next_listener;
-            st.next_listener += 1;
-            st.listeners.entry(query).or_default().push((listener, Rc::new(on_update)));
-            st.subscriptions.insert(listener, (sub, query));
-            (listener, query)
+            let callbacks = st.listeners.entry(query).or_insert_with(|| Vec::with_capacity(1));
+            callbacks.push((sub, Rc::new(on_update)));
+            (sub, query)
         };
         schedule_flush(&self.shared);
-        Ok(QuerySubscription { shared: Rc::downgrade(&self.shared), listener, query })
+        Ok(QuerySubscription { shared: Rc::downgrade(&self.shared), sub, query })
     }
 
     /// Subscribes to a query as a stream of results: the current one first (if any), then each
@@ -592,7 +590,7 @@ impl Drop for Shared {
 #[must_use = "dropping the subscription unsubscribes at once"]
 pub struct QuerySubscription {
     shared: Weak<Shared>,
-    listener: u64,
+    sub: SubscriptionId,
     query: QueryId,
 }
 
@@ -608,35 +606,33 @@ impl Drop for QuerySubscription {
         let Some(shared) = self.shared.upgrade() else { return };
         let Ok(mut st) = shared.state.try_borrow_mut() else {
             // Dropped from inside a pump (a callback): finish on the next turn.
-            let (weak, listener) = (self.shared.clone(), self.listener);
+            let (weak, sub, query) = (self.shared.clone(), self.sub, self.query);
             wasm_bindgen_futures::spawn_local(async move {
                 if let Some(shared) = weak.upgrade() {
-                    remove_listener(&shared, listener);
+                    remove_listener(&shared, sub, query);
                 }
             });
             return;
         };
-        drop_listener(&mut st, self.listener);
+        drop_listener(&mut st, self.sub, self.query);
         drop(st);
         schedule_flush(&shared);
     }
 }
 
-fn drop_listener(st: &mut State, listener: u64) {
-    if let Some((sub, query)) = st.subscriptions.remove(&listener) {
-        if let Some(list) = st.listeners.get_mut(&query) {
-            list.retain(|(id, _)| *id != listener);
-            if list.is_empty() {
-                st.listeners.remove(&query);
-            }
-        }
-        st.engine.unsubscribe(sub);
+fn drop_listener(st: &mut State, sub: SubscriptionId, query: QueryId) {
+    let Some(list) = st.listeners.get_mut(&query) else { return };
+    let Some(at) = list.iter().position(|(id, _)| *id == sub) else { return };
+    list.remove(at);
+    if list.is_empty() {
+        st.listeners.remove(&query);
     }
+    st.engine.unsubscribe(sub);
 }
 
-fn remove_listener(shared: &Rc<Shared>, listener: u64) {
+fn remove_listener(shared: &Rc<Shared>, sub: SubscriptionId, query: QueryId) {
     if let Ok(mut st) = shared.state.try_borrow_mut() {
-        drop_listener(&mut st, listener);
+        drop_listener(&mut st, sub, query);
     }
     schedule_flush(shared);
 }

@@ -26,6 +26,8 @@ pub(crate) struct LocalQuery {
     /// A paginated query's journal, as the server last sent it: handed back when the query is
     /// re-added on a new socket, so the page keeps its bounds.
     journal: Option<String>,
+    /// The next query whose (path, args) hash is the same (see [`LocalQuerySet::by_hash`]).
+    same_hash: Option<QueryId>,
 }
 
 impl LocalQuery {
@@ -40,16 +42,35 @@ impl LocalQuery {
 }
 
 /// The subscribed queries and the changes the server has not been told yet.
-#[derive(Default)]
 pub(crate) struct LocalQuerySet {
     queries: IdMap<QueryId, LocalQuery>,
-    by_key: HashMap<(String, String), QueryId>,
+    /// Dedup index: the hash of (path, args JSON) to the newest query with that hash, which
+    /// chains to the others through [`LocalQuery::same_hash`]. The texts live only in the
+    /// queries (a map keyed by the two strings held a second copy of each: ~120 B per query).
+    by_hash: HashMap<u64, QueryId>,
+    /// Masks every hash (all ones; tests use zero, so that every query collides).
+    hash_mask: u64,
     subscriptions: HashMap<SubscriptionId, QueryId>,
     next_query: u32,
     next_subscription: u64,
     pending: Vec<QuerySetModification>,
     /// The query-set version the server has after our last ModifyQuerySet on this socket.
     version: u32,
+}
+
+impl Default for LocalQuerySet {
+    fn default() -> Self {
+        Self {
+            queries: IdMap::default(),
+            by_hash: HashMap::new(),
+            hash_mask: u64::MAX,
+            subscriptions: HashMap::new(),
+            next_query: 0,
+            next_subscription: 0,
+            pending: Vec::new(),
+            version: 0,
+        }
+    }
 }
 
 /// What an unsubscription did.
@@ -69,19 +90,19 @@ impl LocalQuerySet {
     ) -> Result<(SubscriptionId, QueryId), ConvexError> {
         let args_json = encode_args(args).map_err(ConvexError::InvalidArgs)?;
         let path = canonical_path(path);
-        let key = (path, args_json);
-        let query = match self.by_key.get(&key) {
-            Some(id) => *id,
+        let hash = self.hash(&path, &args_json);
+        let query = match self.find(hash, &path, &args_json) {
+            Some(id) => id,
             None => {
                 let id = QueryId::new(self.next_query);
                 self.next_query += 1;
-                let (path, args_json) = key.clone();
                 self.pending.push(QuerySetModification::Add {
                     query_id: id,
                     udf_path: path.clone(),
                     args: args_json.clone(),
                     journal: None,
                 });
+                let same_hash = self.by_hash.insert(hash, id);
                 self.queries.insert(
                     id,
                     LocalQuery {
@@ -90,9 +111,9 @@ impl LocalQuerySet {
                         args: OnceCell::new(),
                         subscribers: 0,
                         journal: None,
+                        same_hash,
                     },
                 );
-                self.by_key.insert(key, id);
                 id
             }
         };
@@ -114,7 +135,7 @@ impl LocalQuerySet {
             return Unsubscribed::Kept;
         }
         if let Some(local) = self.queries.remove(&query) {
-            self.by_key.remove(&(local.path, local.args_json));
+            self.unlink(query, &local);
         }
         // An Add not yet sent is simply withdrawn.
         let before = self.pending.len();
@@ -130,7 +151,53 @@ impl LocalQuerySet {
     /// The query `path` with `args`, if subscribed.
     pub(crate) fn lookup(&self, path: &str, args: &Value) -> Option<QueryId> {
         let args_json = encode_args(args).ok()?;
-        self.by_key.get(&(canonical_path(path), args_json)).copied()
+        let path = canonical_path(path);
+        self.find(self.hash(&path, &args_json), &path, &args_json)
+    }
+
+    fn hash(&self, path: &str, args_json: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        path.hash(&mut h);
+        args_json.hash(&mut h);
+        h.finish() & self.hash_mask
+    }
+
+    /// The query with exactly this path and args, walking the chain of its hash.
+    fn find(&self, hash: u64, path: &str, args_json: &str) -> Option<QueryId> {
+        let mut next = self.by_hash.get(&hash).copied();
+        while let Some(id) = next {
+            let q = self.queries.get(&id)?;
+            if q.path == path && q.args_json == args_json {
+                return Some(id);
+            }
+            next = q.same_hash;
+        }
+        None
+    }
+
+    /// Takes the removed `query` (its entry `local`) out of its hash chain.
+    fn unlink(&mut self, query: QueryId, local: &LocalQuery) {
+        let hash = self.hash(&local.path, &local.args_json);
+        let Some(&head) = self.by_hash.get(&hash) else { return };
+        if head == query {
+            match local.same_hash {
+                Some(next) => self.by_hash.insert(hash, next),
+                None => self.by_hash.remove(&hash),
+            };
+            return;
+        }
+        let mut at = head;
+        while let Some(q) = self.queries.get_mut(&at) {
+            match q.same_hash {
+                Some(next) if next == query => {
+                    q.same_hash = local.same_hash;
+                    return;
+                }
+                Some(next) => at = next,
+                None => return,
+            }
+        }
     }
 
     pub(crate) fn get(&self, query: QueryId) -> Option<&LocalQuery> {
@@ -249,5 +316,60 @@ mod tests {
         let m = modification(&mut set);
         assert_eq!((m["baseVersion"].as_u64(), m["newVersion"].as_u64()), (Some(0), Some(1)));
         assert!(!set.is_unsent(q2));
+    }
+
+    /// Random subscribes and unsubscribes, with real hashes and with every hash colliding (one
+    /// chain holds every query): the set always finds exactly the live queries, shares a query
+    /// between equal (path, args) and drops it with its last subscriber.
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::HashMap;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn the_index_finds_exactly_the_live_queries(
+                ops in proptest::collection::vec((any::<bool>(), 0..3usize, 0..4i64, any::<prop::sample::Index>()), 1..80),
+                collide in any::<bool>(),
+            ) {
+                let mut set = LocalQuerySet { hash_mask: if collide { 0 } else { u64::MAX }, ..Default::default() };
+                let paths = ["a:f", "a:g", "b:f"];
+                // Model: live subscriptions and, per key, the query and its subscriber count.
+                let mut subs: Vec<(SubscriptionId, (usize, i64))> = Vec::new();
+                let mut live: HashMap<(usize, i64), (QueryId, usize)> = HashMap::new();
+                for (add, p, n, pick) in ops {
+                    if add || subs.is_empty() {
+                        let (sub, q) = set.subscribe(paths[p], &args(n)).unwrap();
+                        let entry = live.entry((p, n)).or_insert((q, 0));
+                        prop_assert_eq!(entry.0, q, "equal path and args share a query");
+                        entry.1 += 1;
+                        subs.push((sub, (p, n)));
+                    } else {
+                        let (sub, key) = subs.swap_remove(pick.index(subs.len()));
+                        let entry = live.get_mut(&key).unwrap();
+                        entry.1 -= 1;
+                        let last = entry.1 == 0;
+                        let q = entry.0;
+                        match set.unsubscribe(sub) {
+                            Unsubscribed::Removed(id) => {
+                                prop_assert!(last);
+                                prop_assert_eq!(id, q);
+                                live.remove(&key);
+                            }
+                            Unsubscribed::Kept => prop_assert!(!last),
+                        }
+                    }
+                    for (p, path) in paths.iter().enumerate() {
+                        for n in 0..4 {
+                            let expected = live.get(&(p, n)).map(|(q, _)| *q);
+                            prop_assert_eq!(set.lookup(path, &args(n)), expected);
+                        }
+                    }
+                    prop_assert_eq!(set.ids().count(), live.len());
+                }
+            }
+        }
     }
 }
