@@ -98,8 +98,38 @@ async function firstData(browser, base) {
   return { cold: times[0], warm: times[1] };
 }
 
+/** Before any page script: records when each Transition frame reaches the page (whichever way
+ *  the client listens: `onmessage` or `addEventListener`), for the client-side split. */
+function recordTransitions() {
+  window.__transitionAt = null;
+  const seen = (e) => {
+    if (window.__transitionAt === null && typeof e.data === "string" && e.data.startsWith('{"type":"Transition"')) {
+      window.__transitionAt = performance.now();
+    }
+  };
+  const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, "onmessage");
+  Object.defineProperty(WebSocket.prototype, "onmessage", {
+    configurable: true,
+    get() {
+      return onmessage.get.call(this);
+    },
+    set(handler) {
+      onmessage.set.call(this, handler && ((e) => (seen(e), handler.call(this, e))));
+    },
+  });
+  const add = WebSocket.prototype.addEventListener;
+  WebSocket.prototype.addEventListener = function (type, listener, options) {
+    if (type === "message" && typeof listener === "function") {
+      const inner = listener;
+      listener = (e) => (seen(e), inner.call(this, e));
+    }
+    return add.call(this, type, listener, options);
+  };
+}
+
 async function mutationToDom(browser, base, n, tag) {
   const page = await browser.newPage();
+  await page.addInitScript(recordTransitions);
   await page.goto(`${base}/mutation.html?convex=${encodeURIComponent(devserver)}`);
   await page.waitForFunction(
     () => document.querySelectorAll("li.bench-item[data-count]").length === 100,
@@ -119,11 +149,13 @@ async function mutationToDom(browser, base, n, tag) {
               if (all()) {
                 const t1 = performance.now();
                 observer.disconnect();
-                resolve(t1 - t0);
+                const at = window.__transitionAt;
+                resolve({ total: t1 - t0, client: at === null ? null : t1 - at });
               }
             });
             observer.observe(document.body, { attributes: true, childList: true, subtree: true });
             setTimeout(() => reject(new Error(`${key} not shown by all 100 within 30 s`)), 30_000);
+            window.__transitionAt = null;
             t0 = performance.now();
             window.__benchMutate(key).catch(reject);
           }),
@@ -143,7 +175,7 @@ const browser = await chromium.launch({
 const servers = {};
 try {
   for (const [k, dir] of Object.entries(dirs)) servers[k] = await serve(dir);
-  const results = { chromium: browser.version(), date: new Date().toISOString(), sizes: {}, firstData: {}, mutation: {} };
+  const results = { chromium: browser.version(), date: new Date().toISOString(), sizes: {}, firstData: {}, mutation: {}, mutationClient: {} };
   results.sizes.ours = measureSizes(dirs.ours, "index.html");
   results.sizes.twin = measureSizes(dirs.twin, "index.html");
 
@@ -163,15 +195,22 @@ try {
   // Mutations in alternating batches, so both sides see the same list sizes on average.
   const batch = Math.max(1, Math.min(50, mutations));
   const mut = { ours: [], twin: [] };
+  const client = { ours: [], twin: [] };
   for (let done = 0; done < mutations; done += batch) {
     const count = Math.min(batch, mutations - done);
     for (const side of (done / batch) % 2 ? ["twin", "ours"] : ["ours", "twin"]) {
       const base = servers[side === "ours" ? "oursMutation" : "twinMutation"].base;
-      mut[side].push(...(await mutationToDom(browser, base, count, side)));
+      for (const t of await mutationToDom(browser, base, count, side)) {
+        mut[side].push(t.total);
+        if (t.client !== null) client[side].push(t.client);
+      }
     }
     log(`mutations ${Math.min(done + batch, mutations)}/${mutations}`);
   }
-  for (const side of ["ours", "twin"]) results.mutation[side] = summary(mut[side]);
+  for (const side of ["ours", "twin"]) {
+    results.mutation[side] = summary(mut[side]);
+    results.mutationClient[side] = summary(client[side]);
+  }
   await writeFile(out, JSON.stringify(results, null, 2));
   log(`wrote ${out}`);
 } finally {

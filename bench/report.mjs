@@ -48,6 +48,10 @@ add("full demo bundle, brotli", sz.ours.total.brotli, sz.twin.total.brotli, 1.0,
 add("full demo bundle, raw", sz.ours.total.raw, sz.twin.total.raw, null, (b) => `${kb(b)} KB`);
 add("mutation to DOM, p50 (100 components on one list)", app.mutation.ours.p50, app.mutation.twin.p50, 0.8, msf);
 add("mutation to DOM, p95", app.mutation.ours.p95, app.mutation.twin.p95, null, msf);
+if (app.mutationClient?.ours?.n && app.mutationClient?.twin?.n) {
+  add("mutation to DOM, client side only, p50 (Transition frame arrives → DOM)", app.mutationClient.ours.p50,
+    app.mutationClient.twin.p50, null, msf, "the rest is the devserver's round trip, the same for both");
+}
 add("first data, cold (navigation start → posts painted), p50", app.firstData.ours.cold.p50, app.firstData.twin.cold.p50, 1.0, msf);
 add("first data, warm (HTTP cache), p50", app.firstData.ours.warm.p50, app.firstData.twin.warm.p50, null, msf);
 
@@ -89,7 +93,8 @@ lines.push(
 );
 lines.push(
   `- **Mutation to DOM**: ${app.mutation.ours.n} mutations per side (\`ledger:add\` against the devserver), 100 mounted ` +
-    "components each subscribed to `ledger:list`; from the mutation call until a MutationObserver sees all 100 show the new key.",
+    "components each subscribed to `ledger:list`; from the mutation call until a MutationObserver sees all 100 show the new key. " +
+    "The client-side split starts when the Transition frame reaches the page (a wrapper around the socket's message handler, on both sides).",
 );
 lines.push(
   `- **First data**: ${app.firstData.ours.cold.n} fresh browser contexts per side, each opening \`/posts\` (cold: empty HTTP cache) ` +
