@@ -178,11 +178,13 @@ impl ConvexHttpClient {
 fn request_body<A: Serialize + ?Sized>(path: &str, args: &A) -> Result<String, ConvexError> {
     let args = to_value(args).map_err(ConvexError::InvalidArgs)?;
     let args_json = crate::value::encode_args(&args).map_err(ConvexError::InvalidArgs)?;
-    Ok(format!(
-        r#"{{"path":{},"format":"convex_encoded_json","args":{}}}"#,
-        serde_json::Value::String(path.to_string()),
-        args_json
-    ))
+    let mut body = String::with_capacity(path.len() + args_json.len() + 48);
+    body.push_str(r#"{"path":"#);
+    crate::value::push_json_string(&mut body, path);
+    body.push_str(r#","format":"convex_encoded_json","args":"#);
+    body.push_str(&args_json);
+    body.push('}');
+    Ok(body)
 }
 
 fn kind_letter(kind: &str) -> char {

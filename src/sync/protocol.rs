@@ -246,37 +246,8 @@ impl Writer {
         }
     }
 
-    /// A JSON string: `"` and `\\` escaped, control characters as `\\u00XX` (or their short
-    /// forms), everything else as is.
     fn string(&mut self, s: &str) {
-        let out = &mut self.0;
-        out.push('"');
-        let mut from = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let short = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0x08 => "\\b",
-                0x0c => "\\f",
-                0..=0x1f => "",
-                _ => continue,
-            };
-            out.push_str(&s[from..i]);
-            if short.is_empty() {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
-            } else {
-                out.push_str(short);
-            }
-            from = i + 1;
-        }
-        out.push_str(&s[from..]);
-        out.push('"');
+        crate::value::push_json_string(&mut self.0, s);
     }
 }
 

@@ -147,6 +147,52 @@ fn check_field_name(key: &str) -> Result<(), ValueError> {
     }
 }
 
+/// The first `$`-prefixed field name anywhere in `value` (what [`Value::to_json`] refuses),
+/// found without building any JSON.
+pub(crate) fn check_field_names(value: &Value) -> Result<(), ValueError> {
+    match value {
+        Value::Array(items) => items.iter().try_for_each(check_field_names),
+        Value::Object(fields) => fields.iter().try_for_each(|(key, value)| {
+            check_field_name(key)?;
+            check_field_names(value)
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Appends `s` as a JSON string: `"` and `\` escaped, control characters as their short
+/// escapes or `\u00XX`, everything else (non-ASCII included) as is, as `JSON.stringify` does.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // `b` is ASCII, so `i` is a character boundary.
+        out.push_str(&s[from..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        } else {
+            out.push_str(short);
+        }
+        from = i + 1;
+    }
+    out.push_str(&s[from..]);
+    out.push('"');
+}
+
 impl Value {
     /// Encodes this value as wire JSON ("convex encoded JSON").
     ///

@@ -386,6 +386,7 @@ fn reserved_field(value: &Value) -> Option<&str> {
     }
 }
 
+pub(crate) use json::push_json_string;
 pub(crate) use json::{decode_base64 as decode_base64_lenient, encode_base64 as encode_base64_std};
 
 /// Encodes a protocol timestamp (`maxObservedTimestamp`, `Version.ts`, `MutationResponse.ts`): the

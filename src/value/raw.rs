@@ -93,10 +93,8 @@ impl RawValue {
     /// Encodes `value` (which it keeps as its decoded [`Value`], so [`RawValue::value`] costs
     /// nothing). Fails on a `$`-prefixed field name.
     pub fn from_value(value: Value) -> Result<RawValue, ValueError> {
-        let json = serde_json::to_string(&value).map_err(|e| match value.to_json() {
-            Err(e) => e,
-            Ok(_) => ValueError::Custom(e.to_string()),
-        })?;
+        super::json::check_field_names(&value)?;
+        let json = serde_json::to_string(&value).map_err(|e| ValueError::Custom(e.to_string()))?;
         let raw = RawValue::checked(&json, true);
         let value: Rc<dyn Any> = Rc::new(value);
         raw.0.decoded.borrow_mut().push((TypeId::of::<Value>(), value));
@@ -1457,6 +1455,23 @@ mod tests {
         assert_eq!(raw(r#"{"$integer":"BwAAAAAAAAA="}"#).deserialize::<f64>(), Ok(7.0));
         assert!(raw("7.5").deserialize::<u8>().is_err());
         assert!(raw("300").deserialize::<u8>().is_err());
+    }
+
+    #[test]
+    fn from_value_encodes_and_refuses_reserved_names_at_any_depth() {
+        let ok =
+            Value::from_json(&serde_json::json!({"a": [1, {"b": {"$integer": "AQAAAAAAAAA="}}]}))
+                .unwrap();
+        let r = RawValue::from_value(ok.clone()).unwrap();
+        assert_eq!(RawValue::from_json(r.json()).unwrap().value().unwrap().as_ref(), &ok);
+        let mut inner = std::collections::BTreeMap::new();
+        inner.insert("$id".to_string(), Value::Null);
+        let bad = Value::Array(vec![Value::Null, Value::Object(inner.clone())]);
+        assert_eq!(RawValue::from_value(bad.clone()).err(), bad.to_json().err());
+        assert_eq!(
+            RawValue::from_value(bad).err(),
+            Some(ValueError::ReservedFieldName("$id".into()))
+        );
     }
 
     #[test]
