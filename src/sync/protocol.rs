@@ -395,7 +395,7 @@ fn read_u32(r: &mut Reader<'_>, name: &str) -> Result<u32, ValueError> {
     if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) {
         Ok(f as u32)
     } else {
-        Err(bad(format!("`{name}` must be a whole number, found {f}")))
+        Err(bad(format!("`{name}` must be a whole number, found {}", crate::value::ShowF64(f))))
     }
 }
 

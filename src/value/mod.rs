@@ -64,6 +64,7 @@ mod ser;
 
 pub use bytes::Bytes;
 pub use de::{from_value, from_value_ref};
+pub(crate) use error::ShowF64;
 pub use error::ValueError;
 pub use id::Id;
 pub use raw::RawValue;
@@ -311,7 +312,7 @@ impl fmt::Display for Value {
         match self {
             Value::Null => f.write_str("null"),
             Value::Int64(n) => write!(f, "{n}n"),
-            Value::Float64(x) => write!(f, "{x:?}"),
+            Value::Float64(x) => write!(f, "{}", error::ShowF64(*x)),
             Value::Boolean(b) => write!(f, "{b}"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "b\"{}\"", json::encode_base64(b)),
