@@ -10,19 +10,23 @@ const LOREM =
   "non proident, sunt in culpa qui officia deserunt mollit anim id est laborum. ";
 const BODY = (LOREM + LOREM + LOREM).slice(0, 813);
 
-/** The value of `bench:item {i}` at revision `rev`: 1,024 bytes of JSON for i = 500. */
+/**
+ * The value of `bench:item {i}` at revision `rev`: 1,024 bytes of JSON for i = 500. Its keys are
+ * in ascending order, as a Convex backend (and the devserver) writes every object: a document is
+ * a sorted map there.
+ */
 export function itemValue(i, rev) {
   return {
-    _id: "j57" + String(i).padStart(29, "0"),
     _creationTime: 1764000000000 + i,
+    _id: "j57" + String(i).padStart(29, "0"),
+    author: `user_${i % 97}`,
+    body: BODY,
+    done: rev % 2 === 1,
     i,
     rev,
-    title: `Item ${i} revision ${rev}`,
-    author: `user_${i % 97}`,
-    tags: ["alpha", "beta", "gamma", "delta"],
     score: i * 1.25,
-    done: rev % 2 === 1,
-    body: BODY,
+    tags: ["alpha", "beta", "gamma", "delta"],
+    title: `Item ${i} revision ${rev}`,
   };
 }
 

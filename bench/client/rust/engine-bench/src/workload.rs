@@ -27,13 +27,13 @@ fn version_json(out: &mut String, v: Version) {
     );
 }
 
-/// `itemValue(i, rev)` of workload.js, as JSON text.
+/// `itemValue(i, rev)` of workload.js, as JSON text (keys ascending, as a Convex backend writes them).
 pub fn item_value(out: &mut String, i: u32, rev: u32) {
     let body: String = LOREM.repeat(3).chars().take(813).collect();
     let score = f64::from(i) * 1.25;
     let _ = write!(
         out,
-        r#"{{"_id":"j57{i:029}","_creationTime":{},"i":{i},"rev":{rev},"title":"Item {i} revision {rev}","author":"user_{}","tags":["alpha","beta","gamma","delta"],"score":{score},"done":{},"body":"{body}"}}"#,
+        r#"{{"_creationTime":{},"_id":"j57{i:029}","author":"user_{}","body":"{body}","done":{},"i":{i},"rev":{rev},"score":{score},"tags":["alpha","beta","gamma","delta"],"title":"Item {i} revision {rev}"}}"#,
         1_764_000_000_000u64 + u64::from(i),
         i % 97,
         rev % 2 == 1,
