@@ -415,18 +415,27 @@ fn read_string(r: &mut Reader<'_>) -> Result<String, ValueError> {
     r.string().map(|s| s.into_owned())
 }
 
-fn read_strings(r: &mut Reader<'_>) -> Result<Vec<String>, ValueError> {
-    r.expect(b'[', "expected an array of strings")?;
+/// An array, each element read by `item`; `what` names it in the error when it is not one.
+fn read_array<'de, T>(
+    r: &mut Reader<'de>,
+    what: &str,
+    mut item: impl FnMut(&mut Reader<'de>) -> Result<T, ValueError>,
+) -> Result<Vec<T>, ValueError> {
+    r.expect(b'[', what)?;
     let mut out = Vec::new();
     if !r.empty(b']') {
         loop {
-            out.push(read_string(r)?);
+            out.push(item(r)?);
             if r.next_or_end(b']')? {
                 break;
             }
         }
     }
     Ok(out)
+}
+
+fn read_strings(r: &mut Reader<'_>) -> Result<Vec<String>, ValueError> {
+    read_array(r, "expected an array of strings", read_string)
 }
 
 /// Calls `field` with every key of the object that comes next; `field` reads (or skips) its value.
@@ -522,17 +531,8 @@ fn read_fields(r: &mut Reader<'_>) -> Result<Fields, ValueError> {
             "startVersion" => m.start_version = Some(read_version(r)?),
             "endVersion" => m.end_version = Some(read_version(r)?),
             "modifications" => {
-                r.expect(b'[', "expected an array of modifications")?;
-                let mut out = Vec::new();
-                if !r.empty(b']') {
-                    loop {
-                        out.push(read_modification(r)?);
-                        if r.next_or_end(b']')? {
-                            break;
-                        }
-                    }
-                }
-                m.modifications = Some(out);
+                m.modifications =
+                    Some(read_array(r, "expected an array of modifications", read_modification)?);
             }
             "chunk" => m.chunk = Some(read_string(r)?),
             "partNumber" => m.part_number = Some(read_u32(r, key)?),

@@ -79,14 +79,16 @@ pub(super) fn safe_integer(f: f64) -> Option<i64> {
     (whole && !(f == 0.0 && f.is_sign_negative())).then_some(f as i64)
 }
 
+/// `n` as the integer type `ty` names, or [`ValueError::IntegerOutOfRange`] (both decoders).
+pub(super) fn fit<T: TryFrom<i128>>(n: i128, ty: &str) -> Result<T, ValueError> {
+    T::try_from(n).map_err(|_| ValueError::IntegerOutOfRange(format!("{n} does not fit in {ty}")))
+}
+
 macro_rules! deserialize_integer {
     ($($method:ident => $visit:ident($ty:ty);)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
             let n = integer(self, stringify!($ty))?;
-            let n = <$ty>::try_from(n).map_err(|_| {
-                ValueError::IntegerOutOfRange(format!("{n} does not fit in {}", stringify!($ty)))
-            })?;
-            visitor.$visit(n)
+            visitor.$visit(fit::<$ty>(n, stringify!($ty))?)
         }
     )*};
 }

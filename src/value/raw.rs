@@ -30,7 +30,7 @@ use serde::{
 };
 
 use super::{
-    de::{integer, mismatch, safe_integer},
+    de::{fit, integer, mismatch, safe_integer},
     json::{self, special_kind},
     Value, ValueError,
 };
@@ -738,24 +738,18 @@ impl<'de> Reader<'de> {
     /// An array's elements (after `[`), as `from_value` visits them: all must be consumed.
     fn visit_array<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, ValueError> {
         self.enter()?;
-        let mut seq = Seq { r: self, done: false, first: true, count: 0 };
+        let mut seq = Seq { r: self, items: Items::default(), count: 0 };
         let out = visitor.visit_seq(&mut seq)?;
-        let (done, count) = (seq.done, seq.count);
-        if !done {
-            let mut left = 0;
-            if !self.empty(b']') {
-                loop {
-                    self.skip()?;
-                    left += 1;
-                    if self.next_or_end(b']')? {
-                        break;
-                    }
-                }
-            }
-            if left > 0 {
-                let expected = format!("{count} elements");
-                return Err(de::Error::invalid_length(count + left, &expected.as_str()));
-            }
+        let (mut items, count) = (seq.items, seq.count);
+        // The visitor may stop early: what it left is counted for the error.
+        let mut left = 0;
+        while items.next(self, b']')? {
+            self.skip()?;
+            left += 1;
+        }
+        if left > 0 {
+            let expected = format!("{count} elements");
+            return Err(de::Error::invalid_length(count + left, &expected.as_str()));
         }
         self.depth -= 1;
         Ok(out)
@@ -765,21 +759,14 @@ impl<'de> Reader<'de> {
     fn visit_object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, ValueError> {
         self.enter()?;
         let out = if self.sorted {
-            let mut map = Fields { r: self, done: false, first: true };
+            let mut map = Fields { r: self, items: Items::default() };
             let out = visitor.visit_map(&mut map)?;
-            let (done, mut first) = (map.done, map.first);
-            if !done {
-                // The visitor stopped early: skip the rest.
-                loop {
-                    let end = if first { self.empty(b'}') } else { self.next_or_end(b'}')? };
-                    if end {
-                        break;
-                    }
-                    first = false;
-                    self.skip_string()?;
-                    self.expect(b':', "expected `:`")?;
-                    self.skip()?;
-                }
+            // The visitor may stop early: skip the rest.
+            let mut items = map.items;
+            while items.next(self, b'}')? {
+                self.skip_string()?;
+                self.expect(b':', "expected `:`")?;
+                self.skip()?;
             }
             out
         } else {
@@ -889,11 +876,31 @@ impl<'de> de::Deserializer<'de> for KeyDe<'de> {
     }
 }
 
+/// Where a container's content stands: before its first item, between items, or past its end.
+#[derive(Default)]
+struct Items {
+    started: bool,
+    done: bool,
+}
+
+impl Items {
+    /// Moves to the next item of the container closed by `close`: `true` if there is one,
+    /// `false` at (and after) the closing bracket, which is consumed once.
+    fn next(&mut self, r: &mut Reader<'_>, close: u8) -> Result<bool, ValueError> {
+        if self.done {
+            return Ok(false);
+        }
+        let end = if self.started { r.next_or_end(close)? } else { r.empty(close) };
+        self.started = true;
+        self.done = end;
+        Ok(!end)
+    }
+}
+
 /// An array's elements.
 struct Seq<'a, 'de> {
     r: &'a mut Reader<'de>,
-    done: bool,
-    first: bool,
+    items: Items,
     count: usize,
 }
 
@@ -904,13 +911,7 @@ impl<'de> de::SeqAccess<'de> for Seq<'_, 'de> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, ValueError> {
-        if self.done {
-            return Ok(None);
-        }
-        let end = if self.first { self.r.empty(b']') } else { self.r.next_or_end(b']')? };
-        self.first = false;
-        if end {
-            self.done = true;
+        if !self.items.next(self.r, b']')? {
             return Ok(None);
         }
         self.count += 1;
@@ -921,8 +922,7 @@ impl<'de> de::SeqAccess<'de> for Seq<'_, 'de> {
 /// An object's fields in text order (keys known ascending and distinct).
 struct Fields<'a, 'de> {
     r: &'a mut Reader<'de>,
-    done: bool,
-    first: bool,
+    items: Items,
 }
 
 impl<'de> de::MapAccess<'de> for Fields<'_, 'de> {
@@ -932,13 +932,7 @@ impl<'de> de::MapAccess<'de> for Fields<'_, 'de> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, ValueError> {
-        if self.done {
-            return Ok(None);
-        }
-        let end = if self.first { self.r.empty(b'}') } else { self.r.next_or_end(b'}')? };
-        self.first = false;
-        if end {
-            self.done = true;
+        if !self.items.next(self.r, b'}')? {
             return Ok(None);
         }
         let key = self.r.string()?;
@@ -1074,10 +1068,7 @@ macro_rules! deserialize_integer {
                 Tok::Float(_) | Tok::Int(_) => integer(&tok.number(), stringify!($ty))?,
                 other => return Err(type_mismatch(concat!("a number for ", stringify!($ty)), &other)),
             };
-            let n = <$ty>::try_from(n).map_err(|_| {
-                ValueError::IntegerOutOfRange(format!("{n} does not fit in {}", stringify!($ty)))
-            })?;
-            visitor.$visit(n)
+            visitor.$visit(fit::<$ty>(n, stringify!($ty))?)
         }
     )*};
 }
@@ -1471,6 +1462,23 @@ mod tests {
         assert_eq!(
             RawValue::from_value(bad).err(),
             Some(ValueError::ReservedFieldName("$id".into()))
+        );
+    }
+
+    #[test]
+    fn a_visitor_that_stops_early_gets_the_length_error_the_value_path_gives() {
+        let r = raw(r#"["a","b","c"]"#);
+        let direct = r.deserialize::<(String, String)>().unwrap_err();
+        let via_value = crate::value::from_value::<(String, String)>((*r.value().unwrap()).clone())
+            .unwrap_err();
+        assert_eq!(direct, via_value);
+        assert!(direct.to_string().contains("invalid length 3"), "{direct}");
+        // Nested: the rest of the inner array is skipped and the outer one goes on.
+        let r = raw(r#"[["a","b","c"],1]"#);
+        assert!(r.deserialize::<((String, String), f64)>().is_err());
+        assert_eq!(
+            raw(r#"[["a","b"],1]"#).deserialize::<((String, String), f64)>().unwrap().1,
+            1.0
         );
     }
 
